@@ -1,0 +1,278 @@
+// The only reader of pulumi.Config. It turns a stack's `Pulumi.<stack>.yaml` into one typed,
+// validated object, or fails with every problem at once, each naming the key, the bad value and
+// what is allowed.
+import * as pulumi from "@pulumi/pulumi";
+import { nearest } from "./stackfile/nearest";
+
+/** Where the stack's services run. */
+export type Target = "digitalocean" | "local";
+
+export interface DropstackConfig {
+  /** Where the services run: a DigitalOcean droplet, or this machine's Docker engine. */
+  target: Target;
+  /** DigitalOcean region slug of the node and its data volume. */
+  region: string;
+  /** DigitalOcean droplet size slug. */
+  size: string;
+  /** DigitalOcean image slug of the node's operating system. */
+  image: string;
+  /** Size of the data volume, in GiB. */
+  volumeSize: number;
+  /** Keep the data volume (notebooks, Mongo data) when the stack is destroyed. */
+  retainDataOnDestroy: boolean;
+  /** Source addresses allowed to reach SSH (port 22) on the node. */
+  sshSourceCidrs: string[];
+  /** Fingerprints of SSH keys already in the DigitalOcean account to add to the node. */
+  sshKeyFingerprints: string[];
+  /** DigitalOcean weekly droplet backups. */
+  backups: boolean;
+  /** A public IPv6 address for the node. */
+  ipv6: boolean;
+  /** DigitalOcean's monitoring agent on the node. */
+  monitoring: boolean;
+  /** How long to wait for the node (cloud-init, Docker) and for the app to answer, in minutes. */
+  readinessTimeoutMinutes: number;
+  /** The Stackfile to deploy, relative to the project folder. */
+  stackfile: string;
+  /** Values for `${VAR}` in the Stackfile; secret values stay secret. */
+  stackVars: Record<string, pulumi.Input<string>>;
+  /** Things that work but are probably not what the user meant, for `pulumi.log.warn`. */
+  warnings: string[];
+}
+
+/** Every key's default; `Pulumi.yaml` declares the same ones (a test keeps them equal). */
+export const DEFAULTS = {
+  target: "digitalocean",
+  region: "nyc3",
+  size: "s-2vcpu-2gb",
+  image: "ubuntu-24-04-x64",
+  volumeSize: 10,
+  retainDataOnDestroy: false,
+  sshSourceCidrs: ["0.0.0.0/0", "::/0"],
+  sshKeyFingerprints: [],
+  backups: false,
+  ipv6: false,
+  monitoring: true,
+  readinessTimeoutMinutes: 10,
+  stackfile: "stacks/datascience.yml",
+} as const satisfies Partial<Record<keyof DropstackConfig, unknown>>;
+
+/** The keys this project reads: every key with a default, and stackVars, which has none. */
+export const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULTS), "stackVars"];
+
+/**
+ * Raw stack config as the Pulumi engine hands it over: each key's value as a string (objects and
+ * arrays as JSON), plus whether the key was stored as a secret.
+ */
+export interface RawConfig {
+  get(key: string): string | undefined;
+  isSecret(key: string): boolean;
+  /** Every key that is set, to catch misspelt ones. */
+  keys?(): string[];
+}
+
+const REGION = /^[a-z]{3}[0-9]$/;
+const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const FINGERPRINT = /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Validates raw config; throws one error listing every problem. */
+export function parseConfig(
+  raw: RawConfig,
+  env: Record<string, string | undefined> = {},
+  namespace = "dropstack",
+): DropstackConfig {
+  const problems: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  const key = (k: string) => `${namespace}:${k}`;
+  const fail = (k: string, value: string, allowed: string) =>
+    problems.push(`${key(k)}: ${JSON.stringify(value)} ${allowed}`);
+
+  const text = (k: keyof typeof DEFAULTS, pattern: RegExp, allowed: string): string => {
+    const value = raw.get(key(k));
+    if (value === undefined) return DEFAULTS[k] as string;
+    if (!pattern.test(value)) fail(k, value, allowed);
+    return value;
+  };
+  const bool = (k: keyof typeof DEFAULTS): boolean => {
+    const value = raw.get(key(k));
+    if (value === undefined) return DEFAULTS[k] as boolean;
+    if (value !== "true" && value !== "false")
+      fail(k, value, "is not a boolean; use true or false");
+    return value === "true";
+  };
+  const int = (k: keyof typeof DEFAULTS, min: number, max: number, unit: string): number => {
+    const value = raw.get(key(k));
+    if (value === undefined) return DEFAULTS[k] as number;
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      fail(k, value, `is not allowed; use a whole number of ${unit} from ${min} to ${max}`);
+    }
+    return n;
+  };
+  const list = (k: keyof typeof DEFAULTS, check: (item: string) => boolean, allowed: string) => {
+    const value = raw.get(key(k));
+    if (value === undefined) return [...(DEFAULTS[k] as readonly string[])];
+    const parsed = parseJson(value);
+    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+      fail(k, value, "is not a list of strings");
+      return [];
+    }
+    for (const item of parsed) if (!check(item)) fail(k, item, allowed);
+    return parsed as string[];
+  };
+
+  const target = raw.get(key("target")) ?? DEFAULTS.target;
+  if (target !== "digitalocean" && target !== "local") {
+    fail("target", target, "is not a target; use digitalocean or local");
+  }
+
+  const result: DropstackConfig = {
+    target: target as Target,
+    region: text(
+      "region",
+      REGION,
+      "is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1",
+    ),
+    size: text(
+      "size",
+      SLUG,
+      "is not a DigitalOcean size slug; use one like s-2vcpu-2gb or s-4vcpu-8gb",
+    ),
+    image: text("image", SLUG, "is not a DigitalOcean image slug; use one like ubuntu-24-04-x64"),
+    volumeSize: int("volumeSize", 1, 16384, "GiB"),
+    retainDataOnDestroy: bool("retainDataOnDestroy"),
+    sshSourceCidrs: list(
+      "sshSourceCidrs",
+      isCidr,
+      "is not a CIDR; use an IPv4 or IPv6 network like 203.0.113.0/24, 198.51.100.7/32 or ::/0",
+    ),
+    sshKeyFingerprints: list(
+      "sshKeyFingerprints",
+      (f) => FINGERPRINT.test(f),
+      "is not an SSH key fingerprint; use the MD5 form DigitalOcean shows, like 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa",
+    ),
+    backups: bool("backups"),
+    ipv6: bool("ipv6"),
+    monitoring: bool("monitoring"),
+    readinessTimeoutMinutes: int("readinessTimeoutMinutes", 1, 120, "minutes"),
+    stackfile: text("stackfile", /\S/, "is not a file path"),
+    stackVars: {},
+    warnings: [],
+  };
+
+  const varsValue = raw.get(key("stackVars"));
+  if (varsValue !== undefined) {
+    const parsed = parseJson(varsValue);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      fail(
+        "stackVars",
+        raw.isSecret(key("stackVars")) ? "[secret]" : varsValue,
+        "is not a map of names to values",
+      );
+    } else {
+      const secret = raw.isSecret(key("stackVars"));
+      for (const [name, value] of Object.entries(parsed)) {
+        if (!VAR_NAME.test(name)) {
+          fail(
+            "stackVars",
+            name,
+            "is not a variable name; use letters, digits and _, not starting with a digit",
+          );
+        } else if (
+          typeof value !== "string" &&
+          typeof value !== "number" &&
+          typeof value !== "boolean"
+        ) {
+          problems.push(`${key("stackVars")}.${name}: is not a string, number or boolean`);
+        } else {
+          result.stackVars[name] = secret ? pulumi.secret(String(value)) : String(value);
+          if (!secret && /(PASSWORD|SECRET|TOKEN|KEY)$/.test(name)) {
+            result.warnings.push(
+              `${key("stackVars")}.${name} looks like a secret but is stored in plain text in the stack's file; ` +
+                `set it again with \`npx pulumi config set --secret --path stackVars.${name} <value>\``,
+            );
+          }
+        }
+      }
+    }
+  }
+
+  if (
+    result.target === "digitalocean" &&
+    raw.get("digitalocean:token") === undefined &&
+    !env.DIGITALOCEAN_TOKEN &&
+    !env.DIGITALOCEAN_ACCESS_TOKEN
+  ) {
+    problems.push(
+      "digitalocean:token: is not set; run `npx pulumi config set --secret digitalocean:token <token>` " +
+        "with a token from the DigitalOcean control panel (API > Tokens), or export DIGITALOCEAN_TOKEN",
+    );
+  }
+
+  // A mistyped key would otherwise be silently ignored and its default used.
+  for (const full of raw.keys?.() ?? []) {
+    if (!full.startsWith(`${namespace}:`)) continue;
+    const k = full.slice(namespace.length + 1);
+    if (!known.has(k)) {
+      const hint = nearest(k, [...known]);
+      problems.push(
+        `${full}: is not a dropstack setting${hint ? `; did you mean ${key(hint)}?` : ""}`,
+      );
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new pulumi.RunError(`Invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+  return result;
+}
+
+/** Reads this stack's config from the Pulumi engine. */
+export function loadConfig(): DropstackConfig {
+  const all = pulumi.runtime.allConfig();
+  return parseConfig(
+    {
+      get: (k) => all[k],
+      isSecret: (k) => isConfigSecret(k),
+      keys: () => Object.keys(all),
+    },
+    process.env,
+  );
+}
+
+// The SDK knows which keys are secret but exports the check only from its runtime module.
+// If that ever moves, treat every key as secret: safe, if over-cautious.
+function isConfigSecret(k: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as {
+    isConfigSecret?: (key: string) => boolean;
+  };
+  return runtimeConfig.isConfigSecret ? runtimeConfig.isConfigSecret(k) : true;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for an IPv4 or IPv6 network in CIDR form. */
+export function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split("/");
+  if (rest.length > 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  const prefix = Number(bits);
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+    return prefix <= 32 && address.split(".").every((octet) => Number(octet) <= 255);
+  }
+  return prefix <= 128 && isIpv6(address);
+}
+
+function isIpv6(address: string): boolean {
+  if (!/^[0-9a-fA-F:]+$/.test(address) || address.split("::").length > 2) return false;
+  const groups = address.split(":").filter((g) => g !== "");
+  if (groups.some((g) => g.length > 4)) return false;
+  return address.includes("::") ? groups.length < 8 : groups.length === 8;
+}

@@ -1,0 +1,215 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { CONFIG_KEYS, DEFAULTS, isCidr, parseConfig } from "../config";
+
+function parse(values: Record<string, string>, secretKeys: string[] = []) {
+  const all = { "digitalocean:token": "t", ...values };
+  return parseConfig({
+    get: (k) => all[k as keyof typeof all],
+    isSecret: (k) => secretKeys.includes(k),
+    keys: () => Object.keys(all),
+  });
+}
+
+function messageOf(values: Record<string, string>): string {
+  try {
+    parse(values);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("stack config", () => {
+  test("falls back to the defaults Pulumi.yaml declares", () => {
+    const config = parse({});
+    const declared = YAML.parse(
+      fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"),
+    ).config;
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      expect({ key, value: declared[key].default }).toEqual({ key, value });
+      expect({ key, value: config[key as keyof typeof config] }).toEqual({ key, value });
+    }
+  });
+
+  test("declares every key it reads in Pulumi.yaml, and no other", () => {
+    const declared = YAML.parse(
+      fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"),
+    ).config;
+    expect(Object.keys(declared).sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+
+  test("reads typed values", () => {
+    const config = parse({
+      "dropstack:volumeSize": "25",
+      "dropstack:backups": "true",
+      "dropstack:sshSourceCidrs": '["10.0.0.0/8","2001:db8::/32"]',
+    });
+    expect(config.volumeSize).toBe(25);
+    expect(config.backups).toBe(true);
+    expect(config.sshSourceCidrs).toEqual(["10.0.0.0/8", "2001:db8::/32"]);
+  });
+
+  test.each([
+    [
+      { "dropstack:region": "NYC 3" },
+      'dropstack:region: "NYC 3" is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1',
+    ],
+    [
+      { "dropstack:size": "2gb!" },
+      'dropstack:size: "2gb!" is not a DigitalOcean size slug; use one like s-2vcpu-2gb or s-4vcpu-8gb',
+    ],
+    [
+      { "dropstack:image": "Ubuntu 24.04" },
+      'dropstack:image: "Ubuntu 24.04" is not a DigitalOcean image slug; use one like ubuntu-24-04-x64',
+    ],
+    [
+      { "dropstack:volumeSize": "0" },
+      'dropstack:volumeSize: "0" is not allowed; use a whole number of GiB from 1 to 16384',
+    ],
+    [
+      { "dropstack:volumeSize": "ten" },
+      'dropstack:volumeSize: "ten" is not allowed; use a whole number of GiB from 1 to 16384',
+    ],
+    [
+      { "dropstack:readinessTimeoutMinutes": "500" },
+      'dropstack:readinessTimeoutMinutes: "500" is not allowed; use a whole number of minutes from 1 to 120',
+    ],
+    [
+      { "dropstack:backups": "yes" },
+      'dropstack:backups: "yes" is not a boolean; use true or false',
+    ],
+    [
+      { "dropstack:retainDataOnDestroy": "1" },
+      'dropstack:retainDataOnDestroy: "1" is not a boolean; use true or false',
+    ],
+    [{ "dropstack:ipv6": "on" }, 'dropstack:ipv6: "on" is not a boolean; use true or false'],
+    [
+      { "dropstack:monitoring": "no" },
+      'dropstack:monitoring: "no" is not a boolean; use true or false',
+    ],
+    [
+      { "dropstack:target": "aws" },
+      'dropstack:target: "aws" is not a target; use digitalocean or local',
+    ],
+    [
+      { "dropstack:sshSourceCidrs": '["10.0.0.1"]' },
+      'dropstack:sshSourceCidrs: "10.0.0.1" is not a CIDR; use an IPv4 or IPv6 network like 203.0.113.0/24, 198.51.100.7/32 or ::/0',
+    ],
+    [
+      { "dropstack:sshSourceCidrs": '["300.1.1.1/8"]' },
+      'dropstack:sshSourceCidrs: "300.1.1.1/8" is not a CIDR; use an IPv4 or IPv6 network like 203.0.113.0/24, 198.51.100.7/32 or ::/0',
+    ],
+    [
+      { "dropstack:sshSourceCidrs": "10.0.0.0/8" },
+      'dropstack:sshSourceCidrs: "10.0.0.0/8" is not a list of strings',
+    ],
+    [
+      { "dropstack:sshKeyFingerprints": '["SHA256:abc"]' },
+      'dropstack:sshKeyFingerprints: "SHA256:abc" is not an SSH key fingerprint; use the MD5 form DigitalOcean shows, like 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa',
+    ],
+    [{ "dropstack:stackfile": " " }, 'dropstack:stackfile: " " is not a file path'],
+    [
+      { "dropstack:stackVars": "[1]" },
+      'dropstack:stackVars: "[1]" is not a map of names to values',
+    ],
+    [
+      { "dropstack:stackVars": '{"1X":"a"}' },
+      'dropstack:stackVars: "1X" is not a variable name; use letters, digits and _, not starting with a digit',
+    ],
+    [
+      { "dropstack:stackVars": '{"X":{"a":1}}' },
+      "dropstack:stackVars.X: is not a string, number or boolean",
+    ],
+    [
+      { "dropstack:regoin": "ams3" },
+      "dropstack:regoin: is not a dropstack setting; did you mean dropstack:region?",
+    ],
+    [{ "dropstack:colour": "blue" }, "dropstack:colour: is not a dropstack setting"],
+  ])(
+    "rejects %j with a message naming the key, the value and what is allowed",
+    (values, expected) => {
+      expect(messageOf(values)).toBe(`Invalid stack configuration:\n  - ${expected}`);
+    },
+  );
+
+  test("lists every problem at once", () => {
+    expect(messageOf({ "dropstack:region": "x", "dropstack:ipv6": "y" })).toBe(
+      "Invalid stack configuration:\n" +
+        '  - dropstack:region: "x" is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1\n' +
+        '  - dropstack:ipv6: "y" is not a boolean; use true or false',
+    );
+  });
+
+  test("asks for a DigitalOcean token when neither config nor environment has one", () => {
+    expect(() => parseConfig({ get: () => undefined, isSecret: () => false }, {})).toThrow(
+      "Invalid stack configuration:\n  - digitalocean:token: is not set; run `npx pulumi config set --secret digitalocean:token <token>` " +
+        "with a token from the DigitalOcean control panel (API > Tokens), or export DIGITALOCEAN_TOKEN",
+    );
+    expect(() =>
+      parseConfig({ get: () => undefined, isSecret: () => false }, { DIGITALOCEAN_TOKEN: "x" }),
+    ).not.toThrow();
+  });
+
+  test("needs no DigitalOcean token for the local target", () => {
+    const config = parseConfig(
+      { get: (k) => (k === "dropstack:target" ? "local" : undefined), isSecret: () => false },
+      {},
+    );
+    expect(config.target).toBe("local");
+  });
+
+  test("never prints a secret stackVars value in its errors", () => {
+    const all: Record<string, string> = {
+      "dropstack:stackVars": '"hunter2"',
+      "digitalocean:token": "t",
+    };
+    expect(() =>
+      parseConfig({ get: (k) => all[k], isSecret: (k) => k === "dropstack:stackVars" }),
+    ).toThrow('dropstack:stackVars: "[secret]" is not a map of names to values');
+  });
+
+  test("warns when a secret-looking stackVar is stored in plain text", () => {
+    expect(
+      parse({ "dropstack:stackVars": '{"DB_PASSWORD":"hunter2","REGION":"eu"}' }).warnings,
+    ).toEqual([
+      "dropstack:stackVars.DB_PASSWORD looks like a secret but is stored in plain text in the stack's file; " +
+        "set it again with `npx pulumi config set --secret --path stackVars.DB_PASSWORD <value>`",
+    ]);
+    expect(
+      parse({ "dropstack:stackVars": '{"DB_PASSWORD":"hunter2"}' }, ["dropstack:stackVars"])
+        .warnings,
+    ).toEqual([]);
+  });
+
+  test("keeps stackVars secret when they were set with --secret", async () => {
+    const config = parse({ "dropstack:stackVars": '{"PASSWORD":"hunter2","PORT":8080}' }, [
+      "dropstack:stackVars",
+    ]);
+    const pulumi = await import("@pulumi/pulumi");
+    expect(pulumi.Output.isInstance(config.stackVars.PASSWORD)).toBe(true);
+    expect(await pulumi.isSecret(config.stackVars.PASSWORD as any)).toBe(true);
+    expect(parse({ "dropstack:stackVars": '{"PORT":8080}' }).stackVars).toEqual({ PORT: "8080" });
+  });
+});
+
+describe("isCidr", () => {
+  test.each(["0.0.0.0/0", "203.0.113.0/24", "::/0", "2001:db8::/32", "fe80::1/128"])(
+    "accepts %s",
+    (v) => {
+      expect(isCidr(v)).toBe(true);
+    },
+  );
+  test.each([
+    "10.0.0.1",
+    "10.0.0.0/33",
+    "1.2.3/8",
+    "2001:db8::/129",
+    "gggg::/8",
+    "1::2::3/64",
+    "a/b/c",
+  ])("rejects %s", (v) => {
+    expect(isCidr(v)).toBe(false);
+  });
+});

@@ -1,0 +1,246 @@
+// Runs the dropstack program under Pulumi's mock engine and records what it registers.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type * as pulumiType from "@pulumi/pulumi";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  /** Names of the resources it depends on, through `dependsOn` or through its inputs. */
+  dependsOn: string[];
+  /** The parent's name, if any. */
+  parent?: string;
+  custom: boolean;
+  /** What the (mock) provider returned: inputs plus computed properties. */
+  state?: Record<string, any>;
+  /** The provider resource's name, for custom resources with an explicit provider. */
+  provider?: string;
+  /** The `retainOnDelete` option: `pulumi destroy` leaves the cloud resource in place. */
+  retainOnDelete: boolean;
+  /** Dotted paths of the inputs that arrived as secrets. */
+  secretInputs: Set<string>;
+}
+
+export interface ProgramRun {
+  /** The folder the program ran in, as Pulumi runs it in the project folder. */
+  cwd: string;
+  resources: RecordedResource[];
+  /** What the program logged as warnings (pulumi.log.warn). */
+  warnings: string[];
+  /** The tokens of the provider functions the program called, in order. */
+  calls: string[];
+  /** The stack's outputs, resolved; `secrets` lists the ones that are secret. */
+  outputs: Record<string, any>;
+  secrets: Set<string>;
+  find(type: string, name?: string): RecordedResource;
+  all(type: string): RecordedResource[];
+}
+
+export const FAKE_IP = "203.0.113.10";
+export const ROOT = path.resolve(__dirname, "..");
+
+/** Fake but recognisable values for what providers compute. */
+function computedState(type: string, name: string, inputs: any): Record<string, any> {
+  switch (type) {
+    case "digitalocean:index/droplet:Droplet":
+      return { ...inputs, ipv4Address: FAKE_IP, urn: `urn:${name}` };
+    case "digitalocean:index/sshKey:SshKey":
+      return { ...inputs, fingerprint: "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa" };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        ...inputs,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5PUBLIC${name.replace(/\W/g, "")}\n`,
+      };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: `GeneratedSecret-${name}-${"x".repeat(inputs.length ?? 8)}` };
+    case "docker:index/remoteImage:RemoteImage":
+      return {
+        ...inputs,
+        imageId: `sha256:${Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+      };
+    case "command:local:Command":
+      return { ...inputs, stdout: "", stderr: "" };
+    default:
+      return inputs;
+  }
+}
+
+/** A two-entry stand-in for DigitalOcean's size list, filtered by slug as the API would. */
+export const SIZES = [
+  { slug: "s-2vcpu-2gb", priceMonthly: 18, priceHourly: 0.02679, vcpus: 2, memory: 2048, disk: 60 },
+  {
+    slug: "s-4vcpu-8gb",
+    priceMonthly: 48,
+    priceHourly: 0.07143,
+    vcpus: 4,
+    memory: 8192,
+    disk: 160,
+  },
+];
+
+const DEFAULT_CALLS: Record<string, (inputs: any) => any> = {
+  "digitalocean:index/getSizes:getSizes": (inputs) => {
+    const slugs: string[] = inputs.filters?.find((f: any) => f.key === "slug")?.values ?? [];
+    return {
+      id: "sizes",
+      sizes: SIZES.filter((s) => slugs.length === 0 || slugs.includes(s.slug)),
+    };
+  },
+};
+
+export interface RunOptions {
+  /** Stack config, keys with their namespace (`dropstack:region`), values as the engine gives them. */
+  config?: Record<string, string>;
+  secretKeys?: string[];
+  stack?: string;
+  preview?: boolean;
+  /** Answers for provider functions (invokes) by token; any other call fails the test. */
+  calls?: Record<string, (inputs: any) => any>;
+}
+
+/** Loads `../index` afresh under the mock engine with the given config. */
+export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> {
+  const stack = options.stack ?? "test";
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-test-"));
+  process.chdir(cwd);
+  jest.resetModules();
+  const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
+  const resources: RecordedResource[] = [];
+  const calls: string[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const record = resources.find((r) => r.type === args.type && r.name === args.name);
+        const state = computedState(args.type, args.name, args.inputs);
+        if (record) {
+          record.inputs = unwrapSecrets(args.inputs, record.secretInputs);
+          record.state = unwrapSecrets(state, new Set());
+        }
+        const id = args.type === "digitalocean:index/droplet:Droplet" ? "1001" : `${args.name}-id`;
+        return { id, state };
+      },
+      call(args) {
+        calls.push(args.token);
+        const answer = { ...DEFAULT_CALLS, ...options.calls }[args.token];
+        if (!answer) throw new Error(`unexpected call to ${args.token}`);
+        return answer(args.inputs);
+      },
+    },
+    "dropstack",
+    stack,
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(
+    {
+      "digitalocean:token": "test-token",
+      "dropstack:stackfile": path.join(ROOT, "stacks", "datascience.yml"),
+      ...options.config,
+    },
+    options.secretKeys ?? [],
+  );
+  // The mock monitor hands `newResource` no dependencies: read them off the raw request.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: any) => {
+    resources.push({
+      type: req.getType(),
+      name: req.getName(),
+      inputs: {},
+      dependsOn: (req.getDependenciesList() as string[]).map(nameOfUrn),
+      parent: req.getParent() ? nameOfUrn(req.getParent()) : undefined,
+      custom: req.getCustom(),
+      secretInputs: new Set(),
+      retainOnDelete: req.getRetainondelete?.() ?? false,
+      // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
+      provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,
+    });
+    return register(req, callback);
+  };
+
+  const warnings: string[] = [];
+  const warn = jest.spyOn(console, "warn").mockImplementation((message: string) => {
+    warnings.push(String(message).replace(/^warning: \[runtime\] /, ""));
+  });
+  let program: Record<string, any>;
+  try {
+    // The program is an async function, as Pulumi runs it: its result is the stack's outputs.
+    const main = (await import("../index")).default as () => Promise<Record<string, any>>;
+    program = await main();
+  } catch (e) {
+    // Let tests of bad input check that nothing was created before the error.
+    (e as { resources?: RecordedResource[] }).resources = resources;
+    warn.mockRestore();
+    process.chdir(ROOT);
+    throw e;
+  }
+  const outputs: Record<string, any> = {};
+  const secrets = new Set<string>();
+  for (const [key, value] of Object.entries(program)) {
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = await valueOf(value).catch((e) => {
+        process.chdir(ROOT);
+        throw e;
+      });
+      if (await pulumi.isSecret(value)) secrets.add(key);
+    } else if (value !== undefined) {
+      outputs[key] = value;
+    }
+  }
+  await settle();
+  warn.mockRestore();
+  process.chdir(ROOT);
+  return {
+    cwd,
+    resources,
+    calls,
+    warnings,
+    outputs,
+    secrets,
+    find(type, name) {
+      const found = resources.filter(
+        (r) => r.type === type && (name === undefined || r.name === name),
+      );
+      if (found.length !== 1) {
+        throw new Error(
+          `expected one ${type} ${name ?? ""}, found ${found.length}: ${resources.map((r) => `${r.type} ${r.name}`).join(", ")}`,
+        );
+      }
+      return found[0];
+    },
+    all(type) {
+      return resources.filter((r) => r.type === type);
+    },
+  };
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces the engine's secret wrappers by their values, noting where they were. */
+function unwrapSecrets(value: any, secrets: Set<string>, at = ""): any {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, secrets, `${at}[${i}]`));
+  if (value === null || typeof value !== "object") return value;
+  if (value["4dabf18193072939515e22adb298388d"] === SECRET_SIG) {
+    secrets.add(at);
+    return unwrapSecrets(value.value, secrets, at);
+  }
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, secrets, at ? `${at}.${k}` : k)]),
+  );
+}
+
+function nameOfUrn(urn: string): string {
+  return urn.split("::").pop() ?? urn;
+}
+
+/** The resolved value of an Output (secret or not); rejects when an apply inside it threw. */
+export function valueOf<T>(output: pulumiType.Output<T>): Promise<T> {
+  // `promise()` is the SDK's own (internal) accessor; unlike apply it also surfaces failures.
+  return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}

@@ -1,0 +1,37 @@
+// Checks that use the real consumer of an artefact (cloud-init, shellcheck, jupyter_server,
+// docker-compose). Outside CI a missing tool skips the test and says so; under CI=true a
+// missing tool fails it, since .ci/run installs them all.
+import { spawnSync } from "child_process";
+
+export function hasTool(command: string, args: string[] = ["--version"]): boolean {
+  const result = spawnSync(command, args, { stdio: "ignore" });
+  return result.error === undefined && result.status === 0;
+}
+
+/** `test` when the tool is there; otherwise a skipped test (or, under CI, a failing one). */
+export function testWithTool(command: string, probeArgs: string[] = ["--version"]): jest.It {
+  if (hasTool(command, probeArgs)) return test;
+  if (process.env.CI === "true") {
+    return ((name: string) =>
+      test(name, () => {
+        throw new Error(
+          `${command} is required under CI=true (.ci/run installs it) but was not found`,
+        );
+      })) as unknown as jest.It;
+  }
+  console.warn(
+    `skipping tests that need ${command}: not installed (apt-get install it, or run .ci/run)`,
+  );
+  return test.skip;
+}
+
+/** Runs a command; returns its exit status and combined output. */
+export function run(
+  command: string,
+  args: string[],
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+): { status: number; output: string } {
+  const result = spawnSync(command, args, { input, encoding: "utf8", env });
+  return { status: result.status ?? -1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+}
