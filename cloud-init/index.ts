@@ -1,0 +1,2 @@
+export { DATA_MOUNT, dataDevice, renderUserData } from "./render";
+export type { UserDataArgs } from "./render";

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs on the node, sent by wait-ready.sh: waits for cloud-init, then checks what the stack
+# needs. On failure it prints what went wrong and the tail of the cloud-init log.
+# Arguments: the seconds left to wait, the data volume's mount point.
+set -u
+remaining=$1
+data_mount=$2
+
+fail() {
+  echo "dropstack: the node is not ready: $1" >&2
+  echo "Last lines of /var/log/cloud-init-output.log:" >&2
+  tail -n 40 /var/log/cloud-init-output.log >&2
+  exit 1
+}
+
+status=0
+timeout "$remaining" cloud-init status --wait > /dev/null || status=$?
+case "$status" in
+  0) ;;
+  2) echo "dropstack: cloud-init finished with recoverable errors; see /var/log/cloud-init.log" >&2 ;;
+  124) fail "cloud-init did not finish within $remaining s" ;;
+  *) fail "cloud-init failed (exit status $status)" ;;
+esac
+mountpoint -q "$data_mount" || fail "the data volume is not mounted at $data_mount"
+docker info > /dev/null 2>&1 || fail "Docker does not answer ('docker info' failed)"
+echo "dropstack: node ready"

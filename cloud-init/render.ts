@@ -1,0 +1,41 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+
+/** Where the node mounts its DigitalOcean data volume. */
+export const DATA_MOUNT = "/mnt/data";
+
+export interface UserDataArgs {
+  /** The node's SSH host key pair, OpenSSH format: the client pins the public half. */
+  hostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string };
+  /** Name of the DigitalOcean data volume; its device is /dev/disk/by-id/scsi-0DO_Volume_<name>. */
+  volumeName: string;
+}
+
+const TEMPLATE = path.join(__dirname, "cloud-config.yaml");
+
+/**
+ * Renders the node's user_data: the cloud-config template plus the per-stack host key and data
+ * volume. Pure: the same arguments always give the same text.
+ */
+export function renderUserData(args: UserDataArgs): string {
+  const doc = YAML.parseDocument(fs.readFileSync(TEMPLATE, "utf8"));
+  doc.set("ssh_keys", {
+    ed25519_private: args.hostKey.privateKeyOpenssh,
+    ed25519_public: args.hostKey.publicKeyOpenssh.trim(),
+  });
+  const writeFiles = doc.get("write_files") as YAML.YAMLSeq;
+  writeFiles.items.unshift(
+    doc.createNode({
+      path: "/etc/dropstack/node.env",
+      permissions: "0644",
+      content: `DATA_DEVICE=${dataDevice(args.volumeName)}\nDATA_MOUNT=${DATA_MOUNT}\n`,
+    }),
+  );
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The stable device path DigitalOcean gives an attached volume. */
+export function dataDevice(volumeName: string): string {
+  return `/dev/disk/by-id/scsi-0DO_Volume_${volumeName}`;
+}

@@ -1,0 +1,241 @@
+import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import * as fs from "fs";
+import * as path from "path";
+import { DATA_MOUNT, renderUserData } from "../cloud-init";
+import { DEFAULTS } from "../config";
+
+export interface NodeArgs {
+  /** DigitalOcean region slug. @default "nyc3" */
+  region?: string;
+  /** Droplet size slug. @default "s-2vcpu-2gb" */
+  size?: string;
+  /** Image slug. @default "ubuntu-24-04-x64" */
+  image?: string;
+  /** Extra droplet tags; "dropstack" is always added. @default [] */
+  tags?: string[];
+  /** DigitalOcean monitoring agent. @default true */
+  monitoring?: boolean;
+  /** Weekly droplet backups. @default false */
+  backups?: boolean;
+  /** A public IPv6 address. @default false */
+  ipv6?: boolean;
+  /** Data volume size in GiB. @default 10 */
+  volumeSize?: number;
+  /** Keep the data volume on `pulumi destroy`. @default false */
+  retainDataOnDestroy?: boolean;
+  /** Sources allowed to reach SSH. @default ["0.0.0.0/0", "::/0"] */
+  sshSourceCidrs?: string[];
+  /** Fingerprints of SSH keys in the DigitalOcean account to add to root. @default [] */
+  sshKeyFingerprints?: string[];
+  /** How long to wait for cloud-init and Docker, in minutes. @default 10 */
+  readinessTimeoutMinutes?: number;
+  /**
+   * Folder, relative to the project, for the deploy key and the pinned known_hosts
+   * (git-ignored). Relative so the Docker provider's settings are the same on every machine.
+   */
+  sshDir: string;
+  /** Base for DigitalOcean names (droplet, volume, key, firewall): lowercase, digits, dashes. */
+  resourcePrefix: string;
+}
+
+/** The ports the cloud firewall opens to the world; SSH is opened to `sshSourceCidrs` only. */
+export const PUBLIC_PORTS = ["80", "443"];
+
+// Relative to the project folder, where Pulumi runs commands: an absolute path would differ
+// between machines and re-run the readiness step for nothing.
+const READY_SCRIPT = path.relative(
+  process.cwd(),
+  path.join(__dirname, "..", "cloud-init", "wait-ready.sh"),
+);
+
+/**
+ * A DigitalOcean droplet with Docker, installed by cloud-init, a data volume that outlives it,
+ * and the SSH material to reach its Docker engine with a pinned host key.
+ */
+export class Node extends pulumi.ComponentResource {
+  /** The node's public IPv4 address. */
+  public readonly ipv4Address: pulumi.Output<string>;
+  /** The Docker host the provider connects to: `ssh://root@<ip>`. */
+  public readonly dockerHost: pulumi.Output<string>;
+  /** `ssh` options for the Docker provider: the deploy key and the pinned host key. */
+  public readonly sshOpts: pulumi.Output<string[]>;
+  /** A command that opens a shell on the node. */
+  public readonly sshCommand: pulumi.Output<string>;
+  /** Completes when cloud-init has finished, the data volume is mounted and Docker answers. */
+  public readonly readiness: command.local.Command;
+  /** Where the data volume is mounted on the node. */
+  public readonly dataPath: string = DATA_MOUNT;
+  /** The droplet. */
+  public readonly droplet: digitalocean.Droplet;
+
+  constructor(name: string, args: NodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dropstack:index:Node", name, {}, opts);
+    const parent = { parent: this };
+    const prefix = args.resourcePrefix;
+
+    const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
+    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
+    const sshKey = new digitalocean.SshKey(
+      `${name}-ssh-key`,
+      { name: `${prefix}-deploy`, publicKey: deployKey.publicKeyOpenssh },
+      parent,
+    );
+
+    const region = args.region ?? DEFAULTS.region;
+    const volumeName = `${prefix}-data`;
+    const volume = new digitalocean.Volume(
+      `${name}-data`,
+      {
+        name: volumeName,
+        region,
+        size: args.volumeSize ?? DEFAULTS.volumeSize,
+        initialFilesystemType: "ext4",
+        description: `dropstack data (${prefix}): notebooks and databases`,
+      },
+      { ...parent, retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy },
+    );
+
+    // Only the host key and the volume's name reach user_data: never anything about services.
+    const userData = pulumi
+      .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+      .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
+        renderUserData({ hostKey: { privateKeyOpenssh, publicKeyOpenssh }, volumeName }),
+      );
+
+    this.droplet = new digitalocean.Droplet(
+      `${name}-droplet`,
+      {
+        name: prefix,
+        region,
+        size: args.size ?? DEFAULTS.size,
+        image: args.image ?? DEFAULTS.image,
+        tags: [...new Set([...(args.tags ?? []), "dropstack"])],
+        monitoring: args.monitoring ?? DEFAULTS.monitoring,
+        backups: args.backups ?? DEFAULTS.backups,
+        ipv6: args.ipv6 ?? DEFAULTS.ipv6,
+        sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
+        userData: pulumi.secret(userData),
+      },
+      parent,
+    );
+    const dropletId = this.droplet.id.apply(Number);
+
+    const attachment = new digitalocean.VolumeAttachment(
+      `${name}-data-attachment`,
+      { dropletId, volumeId: volume.id },
+      parent,
+    );
+
+    const anywhere = ["0.0.0.0/0", "::/0"];
+    new digitalocean.Firewall(
+      `${name}-firewall`,
+      {
+        name: prefix,
+        dropletIds: [dropletId],
+        inboundRules: [
+          {
+            protocol: "tcp",
+            portRange: "22",
+            sourceAddresses: [...(args.sshSourceCidrs ?? DEFAULTS.sshSourceCidrs)],
+          },
+          ...PUBLIC_PORTS.map((port) => ({
+            protocol: "tcp",
+            portRange: port,
+            sourceAddresses: anywhere,
+          })),
+        ],
+        outboundRules: [
+          { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
+          { protocol: "udp", portRange: "1-65535", destinationAddresses: anywhere },
+          { protocol: "icmp", destinationAddresses: anywhere },
+        ],
+      },
+      parent,
+    );
+
+    this.ipv4Address = this.droplet.ipv4Address;
+    this.dockerHost = pulumi.interpolate`ssh://root@${this.ipv4Address}`;
+
+    const keyPath = path.join(args.sshDir, "id_ed25519");
+    const knownHostsPath = path.join(args.sshDir, "known_hosts");
+    // Written on every run from state, so any machine with access to the stack can connect.
+    const sshFiles = pulumi
+      .all([deployKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, this.ipv4Address])
+      .apply(([privateKey, hostPublicKey, ip]) => {
+        writeSshFiles(args.sshDir, privateKey, knownHostsLine(ip, hostPublicKey));
+        return { keyPath, knownHostsPath };
+      });
+    this.sshOpts = sshFiles.apply((files) => sshOptions(files.keyPath, files.knownHostsPath));
+    this.sshCommand = pulumi.interpolate`ssh ${this.sshOpts.apply((o) => o.join(" "))} root@${this.ipv4Address}`;
+
+    const timeoutSeconds = (args.readinessTimeoutMinutes ?? DEFAULTS.readinessTimeoutMinutes) * 60;
+    this.readiness = new command.local.Command(
+      `${name}-ready`,
+      {
+        create: pulumi.interpolate`sh ${shellQuote(READY_SCRIPT)}`,
+        environment: {
+          DROPSTACK_HOST: this.ipv4Address,
+          DROPSTACK_SSH_OPTS: this.sshOpts.apply((o) => o.join(" ")),
+          DROPSTACK_TIMEOUT: String(timeoutSeconds),
+          DROPSTACK_DATA_MOUNT: DATA_MOUNT,
+        },
+        triggers: [this.droplet.id, attachment.id],
+      },
+      {
+        ...parent,
+        dependsOn: [attachment],
+        customTimeouts: { create: `${timeoutSeconds + 120}s` },
+      },
+    );
+
+    this.registerOutputs({
+      ipv4Address: this.ipv4Address,
+      dockerHost: this.dockerHost,
+      sshCommand: this.sshCommand,
+    });
+  }
+}
+
+/** `ssh` options that authenticate with the deploy key and accept only the pinned host key. */
+export function sshOptions(keyPath: string, knownHostsPath: string): string[] {
+  return [
+    "-i",
+    keyPath,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHostsPath}`,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ServerAliveInterval=30",
+  ];
+}
+
+/** A known_hosts line pinning `hostPublicKey` for `host`. */
+export function knownHostsLine(host: string, hostPublicKey: string): string {
+  return `${host} ${hostPublicKey.trim()}\n`;
+}
+
+/** Writes the deploy key (mode 0600) and known_hosts into `dir`, only where they changed. */
+export function writeSshFiles(dir: string, privateKey: string, knownHosts: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeIfChanged(path.join(dir, "id_ed25519"), privateKey, 0o600);
+  writeIfChanged(path.join(dir, "known_hosts"), knownHosts, 0o644);
+}
+
+function writeIfChanged(file: string, content: string, mode: number): void {
+  const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+  if (current !== content) fs.writeFileSync(file, content, { mode });
+  fs.chmodSync(file, mode);
+}
+
+/** Quotes a word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
