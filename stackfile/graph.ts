@@ -1,0 +1,129 @@
+// Checks that span services: what links and volumes_from name exists, nothing depends on
+// itself in a circle, and no two containers want the same host port.
+import { ServiceSpec } from "./types";
+
+export interface GraphProblem {
+  service: string;
+  /** The key the problem is about, for its position. */
+  key: string;
+  /** The item of that key's list the problem is about, if one. */
+  index?: number;
+  message: string;
+}
+
+/** The services each service must start after: those it links to or takes volumes from. */
+export function dependencies(service: ServiceSpec): string[] {
+  return [
+    ...new Set([
+      ...service.links.map((l) => l.service),
+      ...service.volumesFrom.map((v) => v.service),
+    ]),
+  ];
+}
+
+export function checkGraph(services: ServiceSpec[]): GraphProblem[] {
+  const problems: GraphProblem[] = [];
+  const names = new Set(services.map((s) => s.name));
+  for (const s of services) {
+    for (const [key, targets] of [
+      ["links", s.links.map((l) => l.service)],
+      ["volumes_from", s.volumesFrom.map((v) => v.service)],
+    ] as const) {
+      for (const [index, target] of targets.entries()) {
+        if (names.has(target)) continue;
+        const dot = target.indexOf(".");
+        problems.push({
+          service: s.name,
+          key,
+          index,
+          message:
+            dot > 0
+              ? `"${target}" names service "${target.slice(0, dot)}" of another stack ("${target.slice(dot + 1)}"); ` +
+                "dropstack deploys one Stackfile per node, so put that service in this Stackfile"
+              : `"${target}" is not a service in this Stackfile; services: ${[...names].join(", ")}`,
+        });
+      }
+    }
+  }
+  if (problems.length > 0) return problems;
+
+  const cycle = findCycle(services);
+  if (cycle) {
+    const first = services.find((s) => s.name === cycle[0])!;
+    const linkIndex = first.links.findIndex((l) => l.service === cycle[1]);
+    problems.push({
+      service: cycle[0],
+      key: linkIndex >= 0 ? "links" : "volumes_from",
+      index:
+        linkIndex >= 0 ? linkIndex : first.volumesFrom.findIndex((v) => v.service === cycle[1]),
+      message: `services depend on each other in a circle: ${cycle.join(" -> ")}; one of these links must go`,
+    });
+  }
+
+  const published = new Map<string, string>();
+  for (const s of services) {
+    for (const [index, p] of s.ports.entries()) {
+      if (p.host === undefined || s.networkMode === "host") continue;
+      const key = `${p.host}/${p.protocol}`;
+      const other = published.get(key);
+      if (other !== undefined) {
+        problems.push({
+          service: s.name,
+          key: "ports",
+          index,
+          message: `host port ${key} is already published by service "${other}"`,
+        });
+      }
+      published.set(key, s.name);
+      if (s.replicas > 1) {
+        problems.push({
+          service: s.name,
+          key: "ports",
+          index,
+          message: `host port ${key} is fixed but target_num_containers is ${s.replicas}: only one container can have it; publish "${p.container}" for ephemeral host ports`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** A dependency circle as service names (first repeated at the end), if there is one. */
+function findCycle(services: ServiceSpec[]): string[] | undefined {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === "done") return undefined;
+    if (state.get(name) === "visiting") return [...stack.slice(stack.indexOf(name)), name];
+    state.set(name, "visiting");
+    stack.push(name);
+    for (const dep of dependencies(byName.get(name)!)) {
+      const found = visit(dep);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(name, "done");
+    return undefined;
+  };
+  for (const s of services) {
+    const found = visit(s.name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Services in an order where each comes after what it depends on. */
+export function startOrder(services: ServiceSpec[]): ServiceSpec[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const done = new Set<string>();
+  const out: ServiceSpec[] = [];
+  const visit = (s: ServiceSpec) => {
+    if (done.has(s.name)) return;
+    done.add(s.name);
+    dependencies(s).forEach((d) => visit(byName.get(d)!));
+    out.push(s);
+  };
+  services.forEach(visit);
+  return out;
+}

@@ -1,0 +1,17 @@
+export { formatDiagnostic, StackfileError } from "./errors";
+export { dependencies, startOrder } from "./graph";
+export { interpolate } from "./interpolate";
+export { toCompose } from "./compose";
+export { aliasesOf, linkEnvironment } from "./links";
+export {
+  parseBytes,
+  parsePort,
+  parseStackfile,
+  parseVolume,
+  secretToken,
+  SERVICE_KEYS,
+  splitSecrets,
+  words,
+} from "./parse";
+export type { ParseOptions, ParseResult } from "./parse";
+export type * from "./types";

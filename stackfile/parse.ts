@@ -1,0 +1,620 @@
+// Parses a Docker Cloud Stackfile into a StackSpec: YAML with positions, the JSON Schema, then
+// every key's meaning, then the checks that span services. Pure: no Pulumi, no file system.
+import Ajv, { ErrorObject } from "ajv";
+import * as YAML from "yaml";
+import { nearest } from "./nearest";
+import { StackfileError } from "./errors";
+import { interpolate } from "./interpolate";
+import { checkGraph } from "./graph";
+import schema from "./stackfile.schema.json";
+import {
+  Diagnostic,
+  HealthcheckSpec,
+  PortSpec,
+  Protocol,
+  RestartPolicy,
+  ServiceSpec,
+  StackSpec,
+  VolumeSpec,
+} from "./types";
+
+/** Every key a service may have, from the JSON Schema. */
+export const SERVICE_KEYS: readonly string[] = Object.keys(schema.definitions.service.properties);
+
+/** Names that make an unset variable a generated secret instead of an error. */
+const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|KEY)$/;
+
+const SECRET_TOKEN = /@@dropstack-secret:([A-Za-z_][A-Za-z0-9_]*)@@/g;
+
+/** The placeholder a secret value stands as in a StackSpec until the component swaps it in. */
+export function secretToken(name: string): string {
+  return `@@dropstack-secret:${name}@@`;
+}
+
+/** Splits a spec string around its secret placeholders. */
+export function splitSecrets(text: string): (string | { secret: string })[] {
+  const parts: (string | { secret: string })[] = [];
+  let last = 0;
+  for (const match of text.matchAll(SECRET_TOKEN)) {
+    if (match.index > last) parts.push(text.slice(last, match.index));
+    parts.push({ secret: match[1] });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+export interface ParseOptions {
+  /** Values for `${VAR}`: a string, or `{ secret: true }` for a value withheld until deploy. */
+  vars?: Record<string, string | { secret: true }>;
+  /** The node's tags, to warn about services whose `tags` it lacks. */
+  nodeTags?: string[];
+}
+
+export interface ParseResult {
+  spec: StackSpec;
+  warnings: Diagnostic[];
+}
+
+let validateSchema: ReturnType<Ajv["compile"]> | undefined;
+
+/** Parses and validates a Stackfile; throws StackfileError listing every problem. */
+export function parseStackfile(
+  text: string,
+  file: string,
+  options: ParseOptions = {},
+): ParseResult {
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    logLevel: "error",
+  });
+  const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  const at = (node: YAML.Node | YAML.Pair | null | undefined, message: string): Diagnostic => {
+    const offset = (YAML.isPair(node) ? (node.key as YAML.Node) : node)?.range?.[0] ?? 0;
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, column: col, message };
+  };
+  const error = (node: YAML.Node | YAML.Pair | null | undefined, message: string) =>
+    errors.push(at(node, message));
+  const warn = (node: YAML.Node | YAML.Pair | null | undefined, message: string) =>
+    warnings.push(at(node, message));
+
+  for (const e of doc.errors) {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    let message =
+      e.code === "DUPLICATE_KEY"
+        ? "duplicate key: a later value would silently replace this one"
+        : e.message.split("\n")[0];
+    // `[A=${X}]`: braces end a flow collection in YAML, so ${...} there needs quotes.
+    const lineText = text.split("\n")[line - 1] ?? "";
+    if (/[[{]/.test(lineText) && lineText.includes("${") && !/["']/.test(lineText)) {
+      message += ` (inside [ ] or { }, quote values that hold \${...}, like ["A=\${X}"])`;
+    }
+    errors.push({ file, line, column: col, message });
+  }
+  if (errors.length > 0) throw new StackfileError(errors);
+
+  const root = doc.contents;
+  if (!YAML.isMap(root) || root.items.length === 0) {
+    error(root, "a Stackfile is a map of service names to services, like `web: { image: nginx }`");
+    throw new StackfileError(errors);
+  }
+
+  // Unknown keys first, with the nearest known one: the schema would only say "additional property".
+  for (const pair of root.items) {
+    if (!YAML.isMap(pair.value)) continue;
+    for (const item of pair.value.items) {
+      const key = String((item.key as YAML.Scalar).value);
+      if (!SERVICE_KEYS.includes(key)) {
+        const hint = nearest(key, SERVICE_KEYS);
+        error(
+          item,
+          `unknown key "${key}" in service "${String((pair.key as YAML.Scalar).value)}"` +
+            (hint ? `; did you mean "${hint}"?` : ""),
+        );
+      }
+    }
+  }
+
+  // Interpolation runs on the text of every value before the schema sees it, as in Compose.
+  const used = new Set<string>();
+  const generated = new Set<string>();
+  const unset = new Map<string, YAML.Node>();
+  const vars = options.vars ?? {};
+  const lookup = (name: string) => {
+    const value = vars[name];
+    if (typeof value === "string") return value;
+    if (value !== undefined || SECRET_NAME.test(name)) {
+      if (value === undefined) generated.add(name);
+      return secretToken(name);
+    }
+    return undefined;
+  };
+  YAML.visit(doc, {
+    Scalar(key, node) {
+      if (key === "key" || typeof node.value !== "string") return;
+      let text = node.value;
+      // The seed's `#NAME#` fill-in markers were instructions to the reader, not a Docker Cloud
+      // feature: treat them as ${NAME}, and say so.
+      text = text.replace(/#([A-Z][A-Z0-9_]*)#/g, (_m, name: string) => {
+        warn(
+          node,
+          `"#${name}#" is a fill-in marker from the original guide, not Stackfile syntax; dropstack reads it as \${${name}}`,
+        );
+        return `\${${name}}`;
+      });
+      const result = interpolate(text, lookup);
+      result.used.forEach((name) => used.add(name));
+      for (const name of result.unset) if (!unset.has(name)) unset.set(name, node);
+      if (result.invalid) {
+        error(
+          node,
+          `"${result.invalid.text}" is not a variable reference; write \${NAME}, or $$ for a literal $`,
+        );
+      }
+      node.value = result.value;
+    },
+  });
+  if (unset.size > 0) {
+    const names = [...unset.keys()];
+    error(
+      unset.get(names[0]),
+      `no value for ${names.map((n) => `\${${n}}`).join(", ")}; set ${names.length === 1 ? "it" : "them"} with ` +
+        `\`npx pulumi config set --path stackVars.${names[0]} <value>\` (add --secret for a secret). ` +
+        `Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated`,
+    );
+  }
+
+  let value: Record<string, Record<string, unknown>>;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias to a missing anchor, or aliases that expand without bound ("billion laughs").
+    let alias: YAML.Node | undefined;
+    YAML.visit(doc, {
+      Alias: (_, node) => {
+        alias ??= node;
+      },
+    });
+    error(alias ?? root, `${(e as Error).message.split("\n")[0]}`);
+    throw new StackfileError(errors, warnings);
+  }
+  validateSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
+  if (!validateSchema(value)) {
+    for (const e of dedupeSchemaErrors(validateSchema.errors ?? [])) {
+      const path = e.instancePath
+        .split("/")
+        .slice(1)
+        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      // A whole service, or a bad service name, is reported at the service's name.
+      const serviceName =
+        path.length === 1 ? path[0] : (e as { propertyName?: string }).propertyName;
+      const node =
+        path.length <= 1 && serviceName !== undefined
+          ? (root.items.find((p) => (p.key as YAML.Scalar).value === serviceName)?.key as YAML.Node)
+          : (doc.getIn(
+              path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+              true,
+            ) as YAML.Node | undefined);
+      error(node ?? root, schemaMessage(e, path));
+    }
+  }
+  if (errors.length > 0) throw new StackfileError(errors, warnings);
+
+  const services: ServiceSpec[] = [];
+  for (const pair of root.items) {
+    const name = String((pair.key as YAML.Scalar).value);
+    const node = pair.value as YAML.YAMLMap;
+    const raw = value[name];
+    services.push(
+      mapService(name, raw, {
+        error: (key, message) => error(keyOf(node, key) ?? pair, message),
+        warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
+        itemError: (key, index, message) => error(itemOf(node, key, index), message),
+        nodeTags: options.nodeTags,
+      }),
+    );
+  }
+  if (errors.length > 0) throw new StackfileError(errors, warnings);
+
+  for (const problem of checkGraph(services)) {
+    const servicePair = root.items.find((p) => (p.key as YAML.Scalar).value === problem.service)!;
+    const serviceNode = servicePair.value as YAML.YAMLMap;
+    const node =
+      problem.index === undefined
+        ? keyOf(serviceNode, problem.key)
+        : itemOf(serviceNode, problem.key, problem.index);
+    error(node ?? servicePair, problem.message);
+  }
+  if (errors.length > 0) throw new StackfileError(errors, warnings);
+
+  return {
+    spec: { file, services, generated: [...generated], variables: [...used] },
+    warnings,
+  };
+}
+
+/** The key of `key` in a service: where a problem with the whole key is reported. */
+function keyOf(service: YAML.YAMLMap, key: string): YAML.Node | undefined {
+  return service.items.find((p) => (p.key as YAML.Scalar).value === key)?.key as
+    YAML.Node | undefined;
+}
+
+/** Item `index` of a list-valued key (or the value itself when it is not a list). */
+function itemOf(service: YAML.YAMLMap, key: string, index: number): YAML.Node | undefined {
+  const value = service.get(key, true);
+  return (
+    (YAML.isSeq(value) ? (value.items[index] as YAML.Node) : (value as YAML.Node)) ??
+    keyOf(service, key)
+  );
+}
+
+interface Reporter {
+  error(key: string, message: string): void;
+  warn(key: string, message: string): void;
+  itemError(key: string, index: number, message: string): void;
+  nodeTags?: string[];
+}
+
+function mapService(name: string, raw: Record<string, unknown>, report: Reporter): ServiceSpec {
+  const list = (key: string): string[] => {
+    const v = raw[key];
+    return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+  };
+  const keyValues = (key: string): Record<string, string> => {
+    const v = raw[key];
+    if (v === undefined) return {};
+    if (!Array.isArray(v)) {
+      return Object.fromEntries(
+        Object.entries(v as object).map(([k, x]) => [k, x === null ? "" : String(x)]),
+      );
+    }
+    const out: Record<string, string> = {};
+    v.forEach((item: string, i) => {
+      const eq = item.indexOf("=");
+      if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
+      else if (eq === 0) report.itemError(key, i, `"${item}" has no name before "="`);
+      else
+        report.itemError(
+          key,
+          i,
+          `"${item}" has no value; write ${item}=\${${item}} to take it from stackVars`,
+        );
+    });
+    return out;
+  };
+
+  const service: ServiceSpec = {
+    name,
+    image: raw.image as string | undefined,
+    command:
+      raw.command === undefined ? undefined : words(raw.command, (m) => report.error("command", m)),
+    entrypoint:
+      raw.entrypoint === undefined
+        ? undefined
+        : words(raw.entrypoint, (m) => report.error("entrypoint", m)),
+    environment: keyValues("environment"),
+    links: [],
+    ports: [],
+    expose: [],
+    volumes: [],
+    volumesFrom: [],
+    restart: "unless-stopped",
+    replicas: (raw.target_num_containers as number | undefined) ?? 1,
+    sequential: (raw.sequential_deployment as boolean | undefined) ?? false,
+    capAdd: list("cap_add"),
+    capDrop: list("cap_drop"),
+    devices: [],
+    networkMode: raw.net as ServiceSpec["networkMode"],
+    pidMode: raw.pid as ServiceSpec["pidMode"],
+    dns: list("dns"),
+    dnsSearch: list("dns_search"),
+    extraHosts: [],
+    labels: keyValues("labels"),
+    securityOpt: list("security_opt"),
+    cgroupParent: raw.cgroup_parent as string | undefined,
+    workingDir: raw.working_dir as string | undefined,
+    user: raw.user as string | undefined,
+    hostname: raw.hostname as string | undefined,
+    domainname: raw.domainname as string | undefined,
+    macAddress: raw.mac_address as string | undefined,
+    cpuShares: raw.cpu_shares as number | undefined,
+    cpuset: raw.cpuset as string | undefined,
+    privileged: raw.privileged as boolean | undefined,
+    readOnly: raw.read_only as boolean | undefined,
+    stdinOpen: raw.stdin_open as boolean | undefined,
+    tty: raw.tty as boolean | undefined,
+  };
+
+  if (raw.build !== undefined) {
+    const build =
+      typeof raw.build === "string"
+        ? { context: raw.build }
+        : (raw.build as { context: string; dockerfile?: string; args?: Record<string, unknown> });
+    service.build = {
+      context: build.context,
+      dockerfile: build.dockerfile,
+      args: Object.fromEntries(Object.entries(build.args ?? {}).map(([k, v]) => [k, String(v)])),
+    };
+  }
+
+  list("links").forEach((link, i) => {
+    const [target, alias, ...rest] = link.split(":");
+    if (rest.length > 0 || target === "" || alias === "") {
+      report.itemError("links", i, `"${link}" is not a link; write "service" or "service:alias"`);
+    } else {
+      service.links.push({ service: target, alias: alias ?? target });
+    }
+  });
+
+  (raw.ports as unknown[] | undefined)?.forEach((p, i) => {
+    const port = parsePort(String(p), true);
+    if (typeof port === "string") report.itemError("ports", i, port);
+    else service.ports.push(port);
+  });
+  (raw.expose as unknown[] | undefined)?.forEach((p, i) => {
+    const port = parsePort(String(p), false);
+    if (typeof port === "string") report.itemError("expose", i, port);
+    else service.expose.push({ port: port.container, protocol: port.protocol });
+  });
+
+  list("volumes").forEach((v, i) => {
+    const volume = parseVolume(v);
+    if (typeof volume === "string") report.itemError("volumes", i, volume);
+    else service.volumes.push(volume);
+  });
+  list("volumes_from").forEach((v, i) => {
+    const [from, mode, ...rest] = v.split(":");
+    if (rest.length > 0 || from === "" || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
+      report.itemError(
+        "volumes_from",
+        i,
+        `"${v}" is not a volumes_from entry; write "service" or "service:ro"`,
+      );
+    } else {
+      service.volumesFrom.push({ service: from, readOnly: mode === "ro" });
+    }
+  });
+  list("devices").forEach((d, i) => {
+    const [host, container, permissions, ...rest] = d.split(":");
+    if (rest.length > 0 || !host.startsWith("/")) {
+      report.itemError(
+        "devices",
+        i,
+        `"${d}" is not a device; write /dev/host[:/dev/container[:rwm]]`,
+      );
+    } else {
+      service.devices.push({
+        host,
+        container: container ?? host,
+        permissions: permissions ?? "rwm",
+      });
+    }
+  });
+  list("extra_hosts").forEach((h, i) => {
+    const colon = h.indexOf(":");
+    if (colon <= 0)
+      report.itemError("extra_hosts", i, `"${h}" is not an extra host; write host:ip`);
+    else service.extraHosts.push({ host: h.slice(0, colon), ip: h.slice(colon + 1) });
+  });
+
+  for (const key of ["mem_limit", "memswap_limit"] as const) {
+    if (raw[key] === undefined) continue;
+    const bytes = parseBytes(String(raw[key]), key === "memswap_limit");
+    if (bytes === undefined)
+      report.itemError(
+        key,
+        0,
+        `"${raw[key]}" is not a memory size; write bytes or a number with b, k, m or g, like 256m`,
+      );
+    else if (key === "mem_limit") service.memLimit = bytes;
+    else service.memswapLimit = bytes;
+  }
+
+  service.restart = restartPolicy(raw);
+
+  if (raw.healthcheck !== undefined) {
+    const h = raw.healthcheck as {
+      test: string | string[];
+      interval?: string;
+      timeout?: string;
+      start_period?: string;
+      retries?: number;
+    };
+    const test: string[] = Array.isArray(h.test) ? h.test : ["CMD-SHELL", h.test];
+    const healthcheck: HealthcheckSpec = {
+      test,
+      interval: h.interval,
+      timeout: h.timeout,
+      startPeriod: h.start_period,
+      retries: h.retries,
+    };
+    service.healthcheck = healthcheck;
+  }
+
+  if (raw.roles !== undefined) {
+    report.error(
+      "roles",
+      "roles gave a container a Docker Cloud API token; Docker Cloud's API is gone, so dropstack cannot honour it. Remove the key",
+    );
+  }
+  if (raw.external_links !== undefined) {
+    report.error(
+      "external_links",
+      "external_links is not supported (Docker Cloud did not support it either); link to a service in this Stackfile instead",
+    );
+  }
+  if (raw.env_file !== undefined) {
+    report.error(
+      "env_file",
+      "env_file is not supported (Docker Cloud did not support it either); use environment with ${VAR} and stackVars",
+    );
+  }
+  if (raw.autodestroy !== undefined && raw.autodestroy !== "no" && raw.autodestroy !== false) {
+    report.warn(
+      "autodestroy",
+      "autodestroy has no effect on dropstack: containers are kept until the stack changes",
+    );
+  }
+  if (raw.autoredeploy === true) {
+    report.warn(
+      "autoredeploy",
+      "autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
+    );
+  }
+  if (raw.deployment_strategy !== undefined) {
+    report.warn(
+      "deployment_strategy",
+      "deployment_strategy has no effect on one node: every container runs on it",
+    );
+  }
+  const missingTags = list("tags").filter((t) => !(report.nodeTags ?? []).includes(t));
+  if (missingTags.length > 0) {
+    report.warn(
+      "tags",
+      `the node is not tagged ${missingTags.join(", ")}; dropstack deploys to its one node regardless`,
+    );
+  }
+  return service;
+}
+
+function restartPolicy(raw: Record<string, unknown>): RestartPolicy {
+  const value = raw.restart ?? raw.autorestart;
+  switch (typeof value === "string" ? value.toLowerCase().replace("_", "-") : value) {
+    case "no":
+    case "off":
+    case false:
+      return "no";
+    case "on-failure":
+      return "on-failure";
+    case "always":
+      return "always";
+    default:
+      // Docker Cloud's default was "no"; a rebooted node should bring the stack back.
+      return "unless-stopped";
+  }
+}
+
+/** Parses `H:C` or `C` (for expose, only `C`), each with an optional /tcp or /udp. */
+export function parsePort(text: string, publish: boolean): PortSpec | string {
+  const allowed = publish
+    ? `write "host:container" or "container", each 1-65535, with an optional /tcp or /udp`
+    : `write a port 1-65535 with an optional /tcp or /udp`;
+  const match = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(text.trim());
+  if (!match || (!publish && match[1] !== undefined)) return `"${text}" is not a port; ${allowed}`;
+  const host = match[1] === undefined ? undefined : Number(match[1]);
+  const container = Number(match[2]);
+  if ((host !== undefined && (host < 1 || host > 65535)) || container < 1 || container > 65535) {
+    return `"${text}" is not a port; ${allowed}`;
+  }
+  return { host, container, protocol: (match[3] as Protocol | undefined) ?? "tcp" };
+}
+
+/** Parses `/path`, `H:C` or `H:C:ro|rw`. Relative and named host paths go on the data volume. */
+export function parseVolume(text: string): VolumeSpec | string {
+  const parts = text.split(":");
+  const bad = `"${text}" is not a volume; write "/container/path", "host:/container/path" or "host:/container/path:ro"`;
+  if (parts.length > 3 || parts.some((p) => p === "")) return bad;
+  if (parts.length === 1) {
+    if (!parts[0].startsWith("/")) return bad;
+    return { target: parts[0], onDataVolume: false, readOnly: false };
+  }
+  const [source, target, mode] = parts;
+  if (!target.startsWith("/") || (mode !== undefined && mode !== "ro" && mode !== "rw")) return bad;
+  if (source.startsWith("/"))
+    return { source, target, onDataVolume: false, readOnly: mode === "ro" };
+  const relative = source.replace(/^\.\//, "").replace(/^~\//, "");
+  if (relative.split("/").includes(".."))
+    return `"${text}": ".." may not leave the data volume; use an absolute host path instead`;
+  return { source: relative, target, onDataVolume: true, readOnly: mode === "ro" };
+}
+
+/** Bytes from `256m`-style sizes, as `docker run` reads them. */
+export function parseBytes(text: string, allowUnlimited: boolean): number | undefined {
+  if (allowUnlimited && text.trim() === "-1") return -1;
+  const match = /^(\d+)\s*([bkmg]?)b?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[
+    match[2].toLowerCase() as "" | "b" | "k" | "m" | "g"
+  ];
+  return Number(match[1]) * unit;
+}
+
+/** A command as words: lists as given, strings split like a POSIX shell (quotes, backslashes). */
+export function words(value: unknown, onError: (message: string) => void): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  const text = String(value);
+  const out: string[] = [];
+  let current: string | undefined;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === "\\" && quote === '"' && i + 1 < text.length) current += text[++i];
+      else current += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      current ??= "";
+    } else if (c === "\\" && i + 1 < text.length) {
+      current = (current ?? "") + text[++i];
+    } else if (/\s/.test(c)) {
+      if (current !== undefined) out.push(current);
+      current = undefined;
+    } else {
+      current = (current ?? "") + c;
+    }
+  }
+  if (quote) {
+    onError(`unclosed ${quote} in "${text}"`);
+    return [];
+  }
+  if (current !== undefined) out.push(current);
+  return out;
+}
+
+function dedupeSchemaErrors(errors: ErrorObject[]): ErrorObject[] {
+  // additionalProperties is reported above with a better message; oneOf/anyOf repeat their branches.
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    if (e.keyword === "additionalProperties" || e.keyword === "if") return false;
+    const key = e.instancePath;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function schemaMessage(e: ErrorObject, path: string[]): string {
+  const where =
+    path.length === 0
+      ? "the Stackfile"
+      : path.length === 1
+        ? `service "${path[0]}"`
+        : `"${path.slice(1).join(".")}" in service "${path[0]}"`;
+  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  const propertyName = (e as { propertyName?: string }).propertyName;
+  if (propertyName !== undefined && path.length === 0) {
+    return `"${propertyName}" is not a service name; use letters, digits, - and _`;
+  }
+  switch (e.keyword) {
+    case "anyOf":
+    case "required":
+      if (path.length === 1) return `service "${path[0]}" needs an image (or a build)`;
+      break;
+    case "propertyNames":
+      return `"${(e.params as { propertyName?: string }).propertyName}" is not a service name; use letters, digits, - and _`;
+    case "enum":
+      return `${where} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues
+        .filter((v) => v !== false)
+        .map((v) => JSON.stringify(v))
+        .join(", ")}`;
+    case "minProperties":
+      return "the Stackfile has no services";
+  }
+  return `${where} ${e.message}${description ? ` (${description})` : ""}`;
+}

@@ -1,0 +1,490 @@
+import * as fs from "fs";
+import * as path from "path";
+import {
+  formatDiagnostic,
+  interpolate,
+  linkEnvironment,
+  parseStackfile,
+  secretToken,
+  SERVICE_KEYS,
+  StackfileError,
+  words,
+} from "../stackfile";
+import type { ParseOptions, ServiceSpec } from "../stackfile";
+
+const SEED = path.join(__dirname, "..", "..", "shared", "seed-stackfile.yml");
+
+function parse(text: string, options: ParseOptions = {}) {
+  return parseStackfile(text, "stack.yml", options);
+}
+
+function service(text: string, options: ParseOptions = {}): ServiceSpec {
+  return parse(text, options).spec.services[0];
+}
+
+/** The diagnostics a bad Stackfile gets, as `file:line:column: message`. */
+function errorsOf(text: string, options: ParseOptions = {}): string[] {
+  try {
+    parse(text, options);
+  } catch (e) {
+    if (e instanceof StackfileError) return e.diagnostics.map(formatDiagnostic);
+    throw e;
+  }
+  throw new Error("expected the Stackfile to be rejected");
+}
+
+describe("the seed Stackfile", () => {
+  const text = fs.readFileSync(SEED, "utf8");
+
+  test("explains its #...# fill-in markers and asks for USERNAME", () => {
+    try {
+      parseStackfile(text, "seed-stackfile.yml");
+      throw new Error("expected an error");
+    } catch (e) {
+      const error = e as StackfileError;
+      expect(error.diagnostics.map(formatDiagnostic)).toEqual([
+        "seed-stackfile.yml:4:10: no value for ${USERNAME}; set it with `npx pulumi config set --path stackVars.USERNAME <value>` " +
+          "(add --secret for a secret). Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated",
+      ]);
+      expect(error.warnings.map(formatDiagnostic)).toEqual([
+        'seed-stackfile.yml:4:10: "#USERNAME#" is a fill-in marker from the original guide, not Stackfile syntax; dropstack reads it as ${USERNAME}',
+        'seed-stackfile.yml:6:7: "#PASSWORD#" is a fill-in marker from the original guide, not Stackfile syntax; dropstack reads it as ${PASSWORD}',
+      ]);
+    }
+  });
+
+  test("parses with USERNAME set, generating PASSWORD", () => {
+    const { spec } = parseStackfile(text, "seed-stackfile.yml", { vars: { USERNAME: "alice" } });
+    expect(spec.generated).toEqual(["PASSWORD"]);
+    const [datascience, mongo] = spec.services;
+    expect(datascience).toMatchObject({
+      name: "datascience",
+      image: "alice/datascience:latest",
+      environment: { PASSWORD: secretToken("PASSWORD") },
+      links: [{ service: "mongo", alias: "mongo" }],
+      ports: [{ host: 80, container: 8888, protocol: "tcp" }],
+      restart: "unless-stopped",
+      replicas: 1,
+    });
+    expect(mongo).toMatchObject({
+      name: "mongo",
+      image: "mongo:latest",
+      expose: [{ port: 27017, protocol: "tcp" }],
+      ports: [],
+    });
+  });
+});
+
+describe("service keys", () => {
+  test("the schema and the parser know every key of the reference", () => {
+    const reference = fs.readFileSync(
+      path.join(__dirname, "..", "..", "shared", "stackfile-reference.md"),
+      "utf8",
+    );
+    const documented = [
+      ...reference.matchAll(/^\| `([a-z_]+)`(?:, `([a-z_]+)`)*(?:, `([a-z_]+)`)*/gm),
+    ].flatMap((m) => m[0].match(/`[a-z_]+`/g)!.map((k) => k.slice(1, -1)));
+    expect(documented.length).toBeGreaterThan(40);
+    for (const key of documented)
+      expect({ key, known: SERVICE_KEYS.includes(key) }).toEqual({ key, known: true });
+  });
+
+  test("command and entrypoint take a string, split like a shell, or a list", () => {
+    const s = service(
+      `a:\n  image: x\n  command: python -c "print('hi there')" --flag\n  entrypoint: [/bin/sh, -c]\n`,
+    );
+    expect(s.command).toEqual(["python", "-c", "print('hi there')", "--flag"]);
+    expect(s.entrypoint).toEqual(["/bin/sh", "-c"]);
+  });
+
+  test("environment and labels take a list of K=V or a map", () => {
+    const list = service(`a:\n  image: x\n  environment: [A=1, B=two=2, C=]\n  labels: [x.y=z]\n`);
+    const map = service(
+      `a:\n  image: x\n  environment: {A: 1, B: "two=2", C: null}\n  labels: {x.y: z}\n`,
+    );
+    for (const s of [list, map]) {
+      expect(s.environment).toEqual({ A: "1", B: "two=2", C: "" });
+      expect(s.labels).toEqual({ "x.y": "z" });
+    }
+  });
+
+  test("ports take H:C, C and a protocol; expose takes a port and a protocol", () => {
+    const s = service(
+      `a:\n  image: x\n  ports: ["80:8888", "53:53/udp", 9000, "9001/tcp"]\n  expose: [27017, "5353/udp"]\n`,
+    );
+    expect(s.ports).toEqual([
+      { host: 80, container: 8888, protocol: "tcp" },
+      { host: 53, container: 53, protocol: "udp" },
+      { host: undefined, container: 9000, protocol: "tcp" },
+      { host: undefined, container: 9001, protocol: "tcp" },
+    ]);
+    expect(s.expose).toEqual([
+      { port: 27017, protocol: "tcp" },
+      { port: 5353, protocol: "udp" },
+    ]);
+  });
+
+  test("volumes put relative and named paths on the data volume and keep absolute ones", () => {
+    const s = service(
+      `a:\n  image: x\n  volumes: [/data, "./notebooks:/work", "db:/var/db:ro", "/etc/hosts:/h:ro"]\n`,
+    );
+    expect(s.volumes).toEqual([
+      { target: "/data", onDataVolume: false, readOnly: false },
+      { source: "notebooks", target: "/work", onDataVolume: true, readOnly: false },
+      { source: "db", target: "/var/db", onDataVolume: true, readOnly: true },
+      { source: "/etc/hosts", target: "/h", onDataVolume: false, readOnly: true },
+    ]);
+  });
+
+  test("links take svc and svc:alias; volumes_from takes svc and svc:ro", () => {
+    const { spec } = parse(
+      `a:\n  image: x\n  links: [b, "c:db"]\n  volumes_from: ["b:ro", c]\nb:\n  image: y\nc:\n  image: z\n`,
+    );
+    expect(spec.services[0].links).toEqual([
+      { service: "b", alias: "b" },
+      { service: "c", alias: "db" },
+    ]);
+    expect(spec.services[0].volumesFrom).toEqual([
+      { service: "b", readOnly: true },
+      { service: "c", readOnly: false },
+    ]);
+  });
+
+  test.each([
+    ["restart: always", "always"],
+    ["restart: on-failure", "on-failure"],
+    ['restart: "no"', "no"],
+    ["autorestart: ALWAYS", "always"],
+    ["autorestart: ON_FAILURE", "on-failure"],
+    ["autorestart: OFF", "no"],
+    ["tty: true", "unless-stopped"],
+  ])("%s gives the restart policy %s", (line, policy) => {
+    expect(service(`a:\n  image: x\n  ${line}\n`).restart).toBe(policy);
+  });
+
+  test("maps the docker run keys", () => {
+    const s = service(
+      [
+        "a:",
+        "  image: x",
+        "  privileged: true",
+        "  cap_add: [NET_ADMIN]",
+        "  cap_drop: [MKNOD]",
+        "  devices: [/dev/fuse, /dev/sda:/dev/xvda:r]",
+        "  net: host",
+        "  pid: host",
+        "  dns: 8.8.8.8",
+        "  dns_search: [example.com]",
+        "  extra_hosts: ['db:10.0.0.2']",
+        "  security_opt: [no-new-privileges]",
+        "  cgroup_parent: m",
+        "  working_dir: /w",
+        "  user: '1000'",
+        "  hostname: h",
+        "  domainname: d",
+        "  mac_address: 02:42:ac:11:00:02",
+        "  cpu_shares: 512",
+        "  cpuset: 0,1",
+        "  mem_limit: 256m",
+        "  memswap_limit: -1",
+        "  read_only: true",
+        "  stdin_open: true",
+        "  tty: true",
+        "  target_num_containers: 3",
+        "  sequential_deployment: true",
+      ].join("\n"),
+    );
+    expect(s).toMatchObject({
+      privileged: true,
+      capAdd: ["NET_ADMIN"],
+      capDrop: ["MKNOD"],
+      devices: [
+        { host: "/dev/fuse", container: "/dev/fuse", permissions: "rwm" },
+        { host: "/dev/sda", container: "/dev/xvda", permissions: "r" },
+      ],
+      networkMode: "host",
+      pidMode: "host",
+      dns: ["8.8.8.8"],
+      dnsSearch: ["example.com"],
+      extraHosts: [{ host: "db", ip: "10.0.0.2" }],
+      securityOpt: ["no-new-privileges"],
+      cgroupParent: "m",
+      workingDir: "/w",
+      user: "1000",
+      hostname: "h",
+      domainname: "d",
+      macAddress: "02:42:ac:11:00:02",
+      cpuShares: 512,
+      cpuset: "0,1",
+      memLimit: 256 * 1024 * 1024,
+      memswapLimit: -1,
+      readOnly: true,
+      stdinOpen: true,
+      tty: true,
+      replicas: 3,
+      sequential: true,
+    });
+  });
+
+  test("build (an extension) takes a folder or context, dockerfile and args", () => {
+    expect(service(`a:\n  build: ./app\n`).build).toEqual({
+      context: "./app",
+      dockerfile: undefined,
+      args: {},
+    });
+    expect(
+      service(
+        `a:\n  build: {context: ., dockerfile: Dockerfile.dev, args: {V: 2}}\n  image: me/a\n`,
+      ).build,
+    ).toEqual({
+      context: ".",
+      dockerfile: "Dockerfile.dev",
+      args: { V: "2" },
+    });
+  });
+
+  test("healthcheck (an extension) takes a command string or list", () => {
+    expect(
+      service(
+        `a:\n  image: x\n  healthcheck: {test: "curl -f localhost", interval: 10s, retries: 3}\n`,
+      ).healthcheck,
+    ).toEqual({
+      test: ["CMD-SHELL", "curl -f localhost"],
+      interval: "10s",
+      timeout: undefined,
+      startPeriod: undefined,
+      retries: 3,
+    });
+  });
+
+  test("warns about keys that mean nothing on one node", () => {
+    const { warnings } = parse(
+      `a:\n  image: x\n  autodestroy: always\n  autoredeploy: true\n  deployment_strategy: every_node\n  tags: [gpu]\n`,
+      { nodeTags: ["dev", "dropstack"] },
+    );
+    expect(warnings.map(formatDiagnostic)).toEqual([
+      "stack.yml:3:3: autodestroy has no effect on dropstack: containers are kept until the stack changes",
+      "stack.yml:4:3: autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
+      "stack.yml:5:3: deployment_strategy has no effect on one node: every container runs on it",
+      "stack.yml:6:3: the node is not tagged gpu; dropstack deploys to its one node regardless",
+    ]);
+    expect(parse(`a:\n  image: x\n  tags: [dev]\n`, { nodeTags: ["dev"] }).warnings).toEqual([]);
+  });
+});
+
+describe("interpolation", () => {
+  test("fills ${VAR}, $VAR and defaults, and reads $$ as a literal $", () => {
+    const s = service(
+      `a:\n  image: "\${REPO}/app:\${TAG:-latest}"\n  environment:\n    - HOME_URL=http://$HOST/\n    - PRICE=$$5\n    - EMPTY=\${E:-fallback}\n    - DASH=\${UNSET-dash}\n`,
+      { vars: { REPO: "me", HOST: "example.com", E: "" } },
+    );
+    expect(s.image).toBe("me/app:latest");
+    expect(s.environment).toEqual({
+      HOME_URL: "http://example.com/",
+      PRICE: "$5",
+      EMPTY: "fallback",
+      DASH: "dash",
+    });
+  });
+
+  test("generates unset variables named like secrets and keeps given secrets as placeholders", () => {
+    const { spec } = parse(
+      `a:\n  image: x\n  environment:\n    - P=\${DB_PASSWORD}\n    - T=\${API_TOKEN}\n    - K=\${GIVEN}\n`,
+      {
+        vars: { GIVEN: { secret: true } },
+      },
+    );
+    expect(spec.generated).toEqual(["DB_PASSWORD", "API_TOKEN"]);
+    expect(spec.services[0].environment).toEqual({
+      P: secretToken("DB_PASSWORD"),
+      T: secretToken("API_TOKEN"),
+      K: secretToken("GIVEN"),
+    });
+  });
+
+  test("lists every unset variable in one error at the first use", () => {
+    expect(
+      errorsOf(`a:\n  image: \${REPO}/x\n  environment:\n    - A=\${ALPHA}\n    - B=\${REPO}\n`),
+    ).toEqual([
+      "stack.yml:2:10: no value for ${REPO}, ${ALPHA}; set them with `npx pulumi config set --path stackVars.REPO <value>` " +
+        "(add --secret for a secret). Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated",
+    ]);
+  });
+
+  test("rejects a $ that starts no reference", () => {
+    expect(errorsOf(`a:\n  image: x\n  environment: ["A=\${oops"]\n`)).toEqual([
+      'stack.yml:3:17: "${oops" is not a variable reference; write ${NAME}, or $$ for a literal $',
+    ]);
+  });
+
+  test("explains that ${...} needs quotes inside a flow list", () => {
+    expect(errorsOf(`a:\n  image: x\n  environment: [A=\${X}]\n`)).toEqual([
+      'stack.yml:3:20: Missing , or : between flow sequence items (inside [ ] or { }, quote values that hold ${...}, like ["A=${X}"])',
+    ]);
+  });
+
+  test("interpolate reports what it used", () => {
+    expect(interpolate("${A}-$B-${C:-c}", (n) => (n === "A" ? "a" : undefined))).toEqual({
+      value: "a--c",
+      unset: ["B"],
+      used: ["A", "B", "C"],
+      invalid: undefined,
+    });
+  });
+});
+
+describe("errors", () => {
+  test.each([
+    [
+      `a:\n  image: x\n  imgae: y\n`,
+      'stack.yml:3:3: unknown key "imgae" in service "a"; did you mean "image"?',
+    ],
+    [`a:\n  image: x\n  frobnicate: 1\n`, 'stack.yml:3:3: unknown key "frobnicate" in service "a"'],
+    [
+      `a:\n  image: x\na:\n  image: y\n`,
+      "stack.yml:3:1: duplicate key: a later value would silently replace this one",
+    ],
+    [`a:\n  command: x\n`, 'stack.yml:1:1: service "a" needs an image (or a build)'],
+    [
+      `a:\n  image: x\n  restart: sometimes\n`,
+      'stack.yml:3:12: "restart" in service "a" must be one of "no", "on-failure", "always", "unless-stopped"',
+    ],
+    [
+      `a:\n  image: x\n  privileged: "yes"\n`,
+      'stack.yml:3:15: "privileged" in service "a" must be boolean (As docker run --privileged.)',
+    ],
+    [
+      `a:\n  image: x\n  target_num_containers: 0\n`,
+      'stack.yml:3:26: "target_num_containers" in service "a" must be >= 1 (Number of containers, named svc-1..svc-N.)',
+    ],
+    [
+      `a:\n  image: x\n  ports: ["80:x"]\n`,
+      'stack.yml:3:11: "80:x" is not a port; write "host:container" or "container", each 1-65535, with an optional /tcp or /udp',
+    ],
+    [
+      `a:\n  image: x\n  ports: [70000]\n`,
+      'stack.yml:3:11: "70000" is not a port; write "host:container" or "container", each 1-65535, with an optional /tcp or /udp',
+    ],
+    [
+      `a:\n  image: x\n  expose: ["80:80"]\n`,
+      'stack.yml:3:12: "80:80" is not a port; write a port 1-65535 with an optional /tcp or /udp',
+    ],
+    [
+      `a:\n  image: x\n  volumes: ["data"]\n`,
+      'stack.yml:3:13: "data" is not a volume; write "/container/path", "host:/container/path" or "host:/container/path:ro"',
+    ],
+    [
+      `a:\n  image: x\n  volumes: ["../up:/x"]\n`,
+      'stack.yml:3:13: "../up:/x": ".." may not leave the data volume; use an absolute host path instead',
+    ],
+    [
+      `a:\n  image: x\n  mem_limit: lots\n`,
+      'stack.yml:3:14: "lots" is not a memory size; write bytes or a number with b, k, m or g, like 256m',
+    ],
+    [
+      `a:\n  image: x\n  environment: [JUSTNAME]\n`,
+      'stack.yml:3:17: "JUSTNAME" has no value; write JUSTNAME=${JUSTNAME} to take it from stackVars',
+    ],
+    [
+      `a:\n  image: x\n  links: ["b:c:d"]\nb:\n  image: y\n`,
+      'stack.yml:3:11: "b:c:d" is not a link; write "service" or "service:alias"',
+    ],
+    [
+      `a:\n  image: x\n  links: [b]\n`,
+      'stack.yml:3:11: "b" is not a service in this Stackfile; services: a',
+    ],
+    [
+      `a:\n  image: x\n  links: [db.other]\n`,
+      'stack.yml:3:11: "db.other" names service "db" of another stack ("other"); dropstack deploys one Stackfile per node, so put that service in this Stackfile',
+    ],
+    [
+      `a:\n  image: x\n  volumes_from: [z]\n`,
+      'stack.yml:3:18: "z" is not a service in this Stackfile; services: a',
+    ],
+    [
+      `a:\n  image: x\n  roles: [global]\n`,
+      "stack.yml:3:3: roles gave a container a Docker Cloud API token; Docker Cloud's API is gone, so dropstack cannot honour it. Remove the key",
+    ],
+    [
+      `a:\n  image: x\n  external_links: [redis_1]\n`,
+      "stack.yml:3:3: external_links is not supported (Docker Cloud did not support it either); link to a service in this Stackfile instead",
+    ],
+    [
+      `a:\n  image: x\n  env_file: .env\n`,
+      "stack.yml:3:3: env_file is not supported (Docker Cloud did not support it either); use environment with ${VAR} and stackVars",
+    ],
+    [
+      `a:\n  image: x\n  links: [b]\nb:\n  image: y\n  links: [a]\n`,
+      "stack.yml:3:11: services depend on each other in a circle: a -> b -> a; one of these links must go",
+    ],
+    [
+      `a:\n  image: x\n  ports: ["80:80"]\nb:\n  image: y\n  ports: ["80:8080"]\n`,
+      'stack.yml:6:11: host port 80/tcp is already published by service "a"',
+    ],
+    [
+      `a:\n  image: x\n  target_num_containers: 2\n  ports: ["80:80"]\n`,
+      'stack.yml:4:11: host port 80/tcp is fixed but target_num_containers is 2: only one container can have it; publish "80" for ephemeral host ports',
+    ],
+    [
+      `- a\n- b\n`,
+      "stack.yml:1:1: a Stackfile is a map of service names to services, like `web: { image: nginx }`",
+    ],
+    [`a: [\n`, expect.stringMatching(/^stack\.yml:2:1: /)],
+    [
+      `"bad name":\n  image: x\n`,
+      'stack.yml:1:1: "bad name" is not a service name; use letters, digits, - and _',
+    ],
+  ])("%j is rejected with its position", (text, message) => {
+    expect(errorsOf(text)).toEqual([message]);
+  });
+
+  test("rejects aliases to missing anchors and alias bombs at the alias", () => {
+    expect(errorsOf(`a:\n  image: *x\n`)).toEqual([
+      "stack.yml:2:10: Unresolved alias (the anchor must be set before the alias): x",
+    ]);
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+      .concat(
+        ["b", "c", "d"].map((k, i) => `${k}: &${k} [${Array(10).fill(`*${"abc"[i]}`).join(", ")}]`),
+      )
+      .join("\n");
+    expect(errorsOf(bomb)).toEqual([
+      "stack.yml:2:8: Excessive alias count indicates a resource exhaustion attack",
+    ]);
+  });
+
+  test("reports every problem of one kind at once", () => {
+    expect(errorsOf(`a:\n  image: x\n  imgae: y\nb:\n  imag: z\n`)).toEqual([
+      'stack.yml:3:3: unknown key "imgae" in service "a"; did you mean "image"?',
+      'stack.yml:5:3: unknown key "imag" in service "b"; did you mean "image"?',
+      'stack.yml:4:1: service "b" needs an image (or a build)',
+    ]);
+  });
+});
+
+describe("link environment variables", () => {
+  test("follow Docker Cloud's names, with the alias as the address", () => {
+    const { spec } = parse(
+      `web:\n  image: x\n  links: ["db:database"]\ndb:\n  image: mysql\n  expose: ["3306"]\n  ports: ["33060"]\n  environment: [MYSQL_PASS=pw]\n  target_num_containers: 2\n`,
+    );
+    const env = linkEnvironment(spec.services[0], spec.services);
+    expect(env).toMatchObject({
+      DATABASE_PORT: "tcp://database:3306",
+      DATABASE_PORT_3306_TCP: "tcp://database:3306",
+      DATABASE_PORT_3306_TCP_ADDR: "database",
+      DATABASE_PORT_3306_TCP_PORT: "3306",
+      DATABASE_PORT_3306_TCP_PROTO: "tcp",
+      DATABASE_PORT_33060_TCP_ADDR: "database",
+      DATABASE_ENV_MYSQL_PASS: "pw",
+      DATABASE_1_PORT_3306_TCP_ADDR: "database-1",
+      DATABASE_1_ENV_MYSQL_PASS: "pw",
+      DATABASE_2_PORT_3306_TCP: "tcp://database-2:3306",
+    });
+    expect(Object.keys(env).filter((k) => k.startsWith("DATABASE_3"))).toEqual([]);
+  });
+});
+
+test("words reports an unclosed quote", () => {
+  const errors: string[] = [];
+  expect(words(`echo "hi`, (m) => errors.push(m))).toEqual([]);
+  expect(errors).toEqual(['unclosed " in "echo "hi"']);
+});
