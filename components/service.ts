@@ -1,0 +1,179 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { linkEnvironment, ServiceSpec, VolumeSpec } from "../stackfile";
+
+export interface ServiceArgs {
+  /** The service, from the Stackfile. */
+  spec: ServiceSpec;
+  /** Every service of the stack: link variables read the linked ones. */
+  services: ServiceSpec[];
+  /** The image to run, by id, so containers are replaced exactly when the image changes. */
+  imageId: pulumi.Input<string>;
+  /** The stack's network. */
+  networkName: pulumi.Input<string>;
+  /** Aliases other services link to this one by (besides its own name). */
+  linkAliases: string[];
+  /** Prefix of container and volume names, unique per stack on the Docker host. */
+  prefix: string;
+  /**
+   * Folder on the Docker host under which relative and anonymous volumes go
+   * (`<dataPath>/<service>/…`). When undefined, named Docker volumes are used instead.
+   */
+  dataPath?: string;
+  /** Keep named Docker volumes on `pulumi destroy` (when there is no dataPath). @default false */
+  retainData?: boolean;
+  /** Replaces the secret placeholders in a spec string by the secret's value. */
+  resolve: (text: string) => pulumi.Input<string>;
+  /** Containers of the services this one links to or takes volumes from, to start after. */
+  after: pulumi.Resource[];
+}
+
+/** One Stackfile service: its containers `svc-1..svc-N`, all answering to `svc` on the network. */
+export class Service extends pulumi.ComponentResource {
+  /** The containers' names. */
+  public readonly containerNames: pulumi.Output<string[]>;
+  /** Published endpoints, `host:port/protocol`, with the host side as the Docker host sees it. */
+  public readonly endpoints: pulumi.Output<string[]>;
+  /** The containers, for others to start after. */
+  public readonly containers: docker.Container[] = [];
+
+  constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dropstack:index:Service", name, {}, opts);
+    const { spec } = args;
+    const linkEnv = linkEnvironment(spec, args.services);
+    const envPairs = Object.entries({ ...linkEnv, ...spec.environment });
+    const envs = envPairs.map(([k, v]) =>
+      pulumi.output(args.resolve(v)).apply((value) => `${k}=${value}`),
+    );
+    const volumes = spec.volumes.map((v) => this.volume(name, v, args));
+
+    for (let n = 1; n <= spec.replicas; n++) {
+      const previous = this.containers[this.containers.length - 1];
+      const containerName = `${args.prefix}-${spec.name}-${n}`;
+      const aliases = [
+        ...new Set([
+          spec.name,
+          `${spec.name}-${n}`,
+          ...args.linkAliases.flatMap((a) => [a, `${a}-${n}`]),
+        ]),
+      ];
+      const container = new docker.Container(
+        `${name}-${n}`,
+        {
+          name: containerName,
+          image: args.imageId,
+          envs,
+          command: spec.command,
+          entrypoints: spec.entrypoint,
+          networkMode: spec.networkMode === "host" ? "host" : undefined,
+          networksAdvanced:
+            spec.networkMode === "host" ? undefined : [{ name: args.networkName, aliases }],
+          ports: spec.ports.map((p) => ({
+            internal: p.container,
+            external: p.host,
+            protocol: p.protocol,
+          })),
+          volumes: [
+            ...volumes,
+            ...spec.volumesFrom.map((from) => ({
+              fromContainer: `${args.prefix}-${from.service}-1`,
+              readOnly: from.readOnly,
+            })),
+          ],
+          restart: spec.restart,
+          healthcheck: spec.healthcheck && {
+            tests: spec.healthcheck.test,
+            interval: spec.healthcheck.interval,
+            timeout: spec.healthcheck.timeout,
+            startPeriod: spec.healthcheck.startPeriod,
+            retries: spec.healthcheck.retries,
+          },
+          privileged: spec.privileged,
+          capabilities:
+            spec.capAdd.length + spec.capDrop.length > 0
+              ? { adds: spec.capAdd, drops: spec.capDrop }
+              : undefined,
+          devices: orUndefined(
+            spec.devices.map((d) => ({
+              hostPath: d.host,
+              containerPath: d.container,
+              permissions: d.permissions,
+            })),
+          ),
+          pidMode: spec.pidMode,
+          dns: orUndefined(spec.dns),
+          dnsSearches: orUndefined(spec.dnsSearch),
+          hosts: orUndefined(spec.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))),
+          labels: orUndefined(
+            Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+          ),
+          securityOpts: orUndefined(spec.securityOpt),
+          cgroupParent: spec.cgroupParent,
+          workingDir: spec.workingDir,
+          user: spec.user,
+          hostname: spec.hostname,
+          domainname: spec.domainname,
+          cpuShares: spec.cpuShares,
+          cpuSet: spec.cpuset,
+          // The provider takes megabytes.
+          memory: spec.memLimit === undefined ? undefined : Math.ceil(spec.memLimit / 1024 ** 2),
+          memorySwap:
+            spec.memswapLimit === undefined
+              ? undefined
+              : spec.memswapLimit < 0
+                ? -1
+                : Math.ceil(spec.memswapLimit / 1024 ** 2),
+          readOnly: spec.readOnly,
+          stdinOpen: spec.stdinOpen,
+          tty: spec.tty,
+          mustRun: true,
+        },
+        {
+          parent: this,
+          dependsOn: [...args.after, ...(spec.sequential && previous ? [previous] : [])],
+          // A container must go before its replacement takes its name.
+          deleteBeforeReplace: true,
+        },
+      );
+      this.containers.push(container);
+    }
+
+    this.containerNames = pulumi.all(this.containers.map((c) => c.name));
+    this.endpoints = pulumi.output(
+      spec.ports.map((p) => `${p.host ?? "*"}:${p.container}/${p.protocol}`),
+    );
+    this.registerOutputs({ containerNames: this.containerNames, endpoints: this.endpoints });
+  }
+
+  private volume(
+    name: string,
+    v: VolumeSpec,
+    args: ServiceArgs,
+  ): docker.types.input.ContainerVolume {
+    if (v.source !== undefined && !v.onDataVolume) {
+      return { hostPath: v.source, containerPath: v.target, readOnly: v.readOnly };
+    }
+    // Relative, named and anonymous volumes hold the service's data: keep them off the
+    // container's lifetime, on the node's data volume (or a named Docker volume locally).
+    const relative = v.source ?? `_anonymous${v.target}`;
+    if (args.dataPath !== undefined) {
+      return {
+        hostPath: `${args.dataPath}/${args.spec.name}/${relative}`,
+        containerPath: v.target,
+        readOnly: v.readOnly,
+      };
+    }
+    const slug = relative.replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^_+/, "");
+    const volume = new docker.Volume(
+      `${name}-${slug}`,
+      { name: `${args.prefix}-${args.spec.name}-${slug}` },
+      { parent: this, retainOnDelete: args.retainData ?? false },
+    );
+    return { volumeName: volume.name, containerPath: v.target, readOnly: v.readOnly };
+  }
+}
+
+/** Leaves empty lists out of the inputs, as the provider leaves them out of its state. */
+function orUndefined<T>(items: T[]): T[] | undefined {
+  return items.length > 0 ? items : undefined;
+}

@@ -1,0 +1,184 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { aliasesOf, dependencies, startOrder, splitSecrets } from "../stackfile";
+import type { ServiceSpec, StackSpec } from "../stackfile";
+import { Service } from "./service";
+
+export interface StackArgs {
+  /** The parsed Stackfile. */
+  spec: StackSpec;
+  /** The Stackfile's folder: `build` contexts are relative to it. */
+  stackfileDir: string;
+  /** The Docker provider for the node (or this machine). */
+  provider: docker.Provider;
+  /** Values of the secret variables the Stackfile uses (from stackVars set with --secret). */
+  secretVars?: Record<string, pulumi.Input<string>>;
+  /** Prefix of container, network and volume names. */
+  prefix: string;
+  /** Where on the Docker host service data goes; undefined: named Docker volumes. */
+  dataPath?: string;
+  /** Keep named Docker volumes on destroy (only without dataPath). @default false */
+  retainData?: boolean;
+}
+
+/** The services of one Stackfile, on one network, with their images and secrets. */
+export class Stack extends pulumi.ComponentResource {
+  /** Each service's container names and published endpoints. */
+  public readonly services: pulumi.Output<
+    Record<string, { containers: string[]; endpoints: string[] }>
+  >;
+  /** The secrets generated for unset variables (…PASSWORD and the like), by variable name. */
+  public readonly generatedSecrets: Record<string, pulumi.Output<string>> = {};
+  /** The Service components by service name. */
+  public readonly serviceComponents: Record<string, Service> = {};
+
+  constructor(name: string, args: StackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dropstack:index:Stack", name, {}, { ...opts, providers: [args.provider] });
+    const parent = { parent: this };
+    const { spec } = args;
+
+    for (const variable of spec.generated) {
+      const password = new random.RandomPassword(
+        `${name}-${variable.toLowerCase().replace(/_/g, "-")}`,
+        // Letters and digits only: the value lands in URLs (MONGO_URL) and shell-free env files.
+        { length: 24, special: false },
+        parent,
+      );
+      this.generatedSecrets[variable] = pulumi.secret(password.result);
+    }
+    const secretValues: Record<string, pulumi.Input<string>> = {
+      ...args.secretVars,
+      ...this.generatedSecrets,
+    };
+    const resolve = (text: string): pulumi.Input<string> => {
+      const parts = splitSecrets(text);
+      if (parts.every((p) => typeof p === "string")) return text;
+      return pulumi.secret(
+        pulumi
+          .all(parts.map((p) => (typeof p === "string" ? p : secretValues[p.secret])))
+          .apply((v) => v.join("")),
+      );
+    };
+
+    const network = new docker.Network(`${name}-network`, { name: args.prefix }, parent);
+
+    // One image resource per distinct image: no dependencies between them, so they pull in parallel.
+    const images = new Map<string, docker.RemoteImage>();
+    for (const service of spec.services) {
+      if (!images.has(imageKey(service)))
+        images.set(imageKey(service), this.image(name, service, args));
+    }
+
+    // Dependencies first, so each service can start after the containers it needs.
+    for (const service of startOrder(spec.services)) {
+      const image = images.get(imageKey(service))!;
+      const after = dependencies(service).flatMap((dep) => this.serviceComponents[dep].containers);
+      this.serviceComponents[service.name] = new Service(
+        `${name}-${service.name}`,
+        {
+          spec: service,
+          services: spec.services,
+          imageId: image.imageId,
+          networkName: network.name,
+          linkAliases: aliasesOf(service, spec.services),
+          prefix: args.prefix,
+          dataPath: args.dataPath,
+          retainData: args.retainData,
+          resolve,
+          after,
+        },
+        parent,
+      );
+    }
+
+    this.services = pulumi.output(
+      Object.fromEntries(
+        Object.entries(this.serviceComponents).map(([svc, c]) => [
+          svc,
+          pulumi
+            .all([c.containerNames, c.endpoints])
+            .apply(([containers, endpoints]) => ({ containers, endpoints })),
+        ]),
+      ),
+    );
+    this.registerOutputs({ services: this.services });
+  }
+
+  private image(name: string, service: ServiceSpec, args: StackArgs): docker.RemoteImage {
+    // Multi-GB images (the Jupyter stacks are 2-5 GB) take minutes to pull or build.
+    const timeouts = { customTimeouts: { create: "45m", update: "45m" } };
+    if (!service.build) {
+      return new docker.RemoteImage(
+        `${name}-image-${slug(service.image!)}`,
+        // Kept on delete: another stack or a rollback may still run it.
+        { name: service.image!, keepLocally: true },
+        { parent: this, ...timeouts },
+      );
+    }
+    // Built on the Docker host from the local context, sent through the Docker API (over SSH for a
+    // node): no registry. Tagged by the context's content, so an edit rebuilds the image and
+    // replaces the containers, and nothing else does.
+    const absolute = path.resolve(args.stackfileDir, service.build.context);
+    if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) {
+      throw new pulumi.ResourceError(
+        `service "${service.name}": build context ${absolute} is not a folder (build paths are relative to the Stackfile)`,
+        this,
+      );
+    }
+    const hash = contextHash(absolute);
+    // Relative to the project folder, so the input reads the same on every machine.
+    const context = path.relative(process.cwd(), absolute) || ".";
+    const tag =
+      `${service.image ?? `dropstack/${service.name}`}`.replace(/:[^/:]+$/, "") +
+      `:${hash.slice(0, 12)}`;
+    return new docker.RemoteImage(
+      `${name}-image-${service.name}`,
+      {
+        name: tag,
+        keepLocally: true,
+        build: {
+          context,
+          dockerfile: service.build.dockerfile ?? "Dockerfile",
+          buildArgs: service.build.args,
+          tags: [tag],
+        },
+        triggers: { context: hash },
+      },
+      { parent: this, ...timeouts },
+    );
+  }
+}
+
+/** Services with the same image share one pull; each built image is its own. */
+function imageKey(service: ServiceSpec): string {
+  return service.build ? `build:${service.name}` : service.image!;
+}
+
+function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** A hash of every file's path and content under `dir`, in a stable order. */
+export function contextHash(dir: string): string {
+  const hash = crypto.createHash("sha256");
+  const walk = (current: string) => {
+    for (const entry of fs
+      .readdirSync(current, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile())
+        hash
+          .update(path.relative(dir, full))
+          .update("\0")
+          .update(fs.readFileSync(full))
+          .update("\0");
+    }
+  };
+  walk(dir);
+  return hash.digest("hex");
+}

@@ -1,0 +1,186 @@
+// The dropstack program: `pulumi up` reads the stack's config and Stackfile, builds the node
+// (unless the target is this machine) and deploys the Stackfile's services onto it.
+//
+// It is an async function (Pulumi awaits a program's exported function and takes its result as
+// the stack outputs) so that every check, the size lookup at DigitalOcean included, happens
+// before the first resource is registered: bad input never leaves a half-created stack.
+import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { Node, PUBLIC_PORTS, Stack } from "./components";
+import { DropstackConfig, loadConfig } from "./config";
+import { resourcePrefix, tagFor } from "./naming";
+import { formatDiagnostic, parseStackfile, StackfileError, StackSpec } from "./stackfile";
+
+export = async () => {
+  const config = loadConfig();
+  config.warnings.forEach((w) => pulumi.log.warn(w));
+  const stack = pulumi.getStack();
+  const prefix = resourcePrefix(pulumi.getProject(), stack);
+  const spec = loadStackfile(config.stackfile, config.stackVars, [tagFor(stack), "dropstack"]);
+  const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
+
+  let node: Node | undefined;
+  let provider: docker.Provider;
+  let host: pulumi.Output<string>;
+  if (config.target === "digitalocean") {
+    node = new Node("node", {
+      region: config.region,
+      size: config.size,
+      image: config.image,
+      tags: [tagFor(stack)],
+      monitoring: config.monitoring,
+      backups: config.backups,
+      ipv6: config.ipv6,
+      volumeSize: config.volumeSize,
+      retainDataOnDestroy: config.retainDataOnDestroy,
+      sshSourceCidrs: config.sshSourceCidrs,
+      sshKeyFingerprints: config.sshKeyFingerprints,
+      readinessTimeoutMinutes: config.readinessTimeoutMinutes,
+      sshDir: path.join(".dropstack", stack),
+      resourcePrefix: prefix,
+    });
+    provider = new docker.Provider(
+      "node-docker",
+      { host: node.dockerHost, sshOpts: node.sshOpts },
+      { dependsOn: [node.readiness] },
+    );
+    host = node.ipv4Address;
+  } else {
+    // This machine's engine: DOCKER_HOST if set, else the default socket.
+    provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
+    host = pulumi.output("localhost");
+  }
+
+  const deployed = new Stack(
+    "stack",
+    {
+      spec,
+      stackfileDir: path.dirname(config.stackfile),
+      provider,
+      secretVars: Object.fromEntries(
+        Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
+      ),
+      prefix,
+      dataPath: node ? `${node.dataPath}/${stack}` : undefined,
+      retainData: config.retainDataOnDestroy,
+    },
+    { dependsOn: node ? [node.readiness] : [] },
+  );
+
+  const web = webPort(spec, config.target);
+  if (config.target === "digitalocean") warnAboutClosedPorts(spec);
+  const url =
+    web === undefined
+      ? undefined
+      : pulumi.interpolate`http://${host}${web === 80 ? "" : `:${web}`}/`;
+  if (url !== undefined) waitForApp(url, deployed, config);
+
+  const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
+  return {
+    /** Where the stack's web front answers. */
+    url,
+    /** The node's public IPv4 address (or localhost). */
+    ip: host,
+    /** Opens a shell on the node with the pinned host key. */
+    sshCommand: node?.sshCommand,
+    /** The notebook password: `npx pulumi stack output password --show-secrets`. */
+    password: password === undefined ? undefined : pulumi.secret(password),
+    /** Each service's containers and published endpoints. */
+    services: deployed.services,
+    /** What the droplet costs, from DigitalOcean's size list; volume and backups come on top. */
+    monthlyCost: size && {
+      size: size.slug,
+      usdPerMonth: size.priceMonthly,
+      vcpus: size.vcpus,
+      memoryMiB: size.memory,
+      diskGiB: size.disk,
+    },
+  };
+};
+
+/** `up` ends only when the app answers, so the URL works the moment it is printed. */
+function waitForApp(url: pulumi.Output<string>, deployed: Stack, config: DropstackConfig): void {
+  const containers = Object.values(deployed.serviceComponents).flatMap((s) => s.containers);
+  new command.local.Command(
+    "app-ready",
+    {
+      create: pulumi.interpolate`node ${path.join("scripts", "wait-http.js")} ${url} ${String(config.readinessTimeoutMinutes * 60)}`,
+      triggers: containers.map((c) => c.id),
+    },
+    {
+      dependsOn: containers,
+      customTimeouts: { create: `${config.readinessTimeoutMinutes * 60 + 60}s` },
+    },
+  );
+}
+
+/** The size from DigitalOcean's own list; fails with the config key when it offers no such size. */
+async function dropletSize(slug: string) {
+  const { sizes } = await digitalocean.getSizes({ filters: [{ key: "slug", values: [slug] }] });
+  if (sizes.length === 0) {
+    throw new pulumi.RunError(
+      `dropstack:size: ${JSON.stringify(slug)} is not a size DigitalOcean offers; list them with ` +
+        "`doctl compute size list` or see the control panel's Create Droplet page",
+    );
+  }
+  return sizes[0];
+}
+
+/**
+ * The published host port a person opens in a browser: 80 when published; locally, else the
+ * first fixed TCP port. On a node only 80 counts: the cloud firewall closes every other port.
+ */
+function webPort(s: StackSpec, target: DropstackConfig["target"]): number | undefined {
+  const ports = s.services
+    .flatMap((svc) => svc.ports)
+    .filter((p) => p.protocol === "tcp" && p.host !== undefined);
+  if (ports.some((p) => p.host === 80)) return 80;
+  return target === "local" ? ports[0]?.host : undefined;
+}
+
+/** Published ports the node's cloud firewall keeps closed (it opens 22, 80 and 443 only). */
+function warnAboutClosedPorts(s: StackSpec): void {
+  for (const svc of s.services) {
+    for (const p of svc.ports) {
+      if (p.host !== undefined && p.protocol === "tcp" && PUBLIC_PORTS.includes(String(p.host)))
+        continue;
+      pulumi.log.warn(
+        `service "${svc.name}" publishes ${p.host ?? "an ephemeral port"}:${p.container}/${p.protocol}, but the ` +
+          "node's cloud firewall opens only 80 and 443 to the world: reach it through an SSH tunnel " +
+          `(sshCommand plus -L <local port>:localhost:<port>), or publish it on 80`,
+      );
+    }
+  }
+}
+
+function loadStackfile(
+  file: string,
+  vars: Record<string, pulumi.Input<string>>,
+  tags: string[],
+): StackSpec {
+  if (!fs.existsSync(file)) {
+    throw new pulumi.RunError(
+      `dropstack:stackfile: ${JSON.stringify(file)} does not exist (paths are relative to the project folder)`,
+    );
+  }
+  try {
+    const { spec, warnings } = parseStackfile(fs.readFileSync(file, "utf8"), file, {
+      vars: Object.fromEntries(
+        Object.entries(vars).map(([k, v]) => [
+          k,
+          typeof v === "string" ? v : { secret: true as const },
+        ]),
+      ),
+      nodeTags: tags,
+    });
+    warnings.forEach((w) => pulumi.log.warn(formatDiagnostic(w)));
+    return spec;
+  } catch (e) {
+    if (e instanceof StackfileError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,395 @@
+import * as fs from "fs";
+import * as path from "path";
+import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
+
+const CONTAINER = "docker:index/container:Container";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+const PASSWORD = "random:index/randomPassword:RandomPassword";
+const DROPLET = "digitalocean:index/droplet:Droplet";
+
+/** An env list as a map. */
+function envOf(run: ProgramRun, container: string): Record<string, string> {
+  const envs: string[] = run.find(CONTAINER, container).inputs.envs;
+  return Object.fromEntries(
+    envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+}
+
+/** The value a RandomPassword resource produced. */
+function generated(run: ProgramRun, name: string): string {
+  return run.find(PASSWORD, name).state!.result;
+}
+
+describe("the default datascience stack", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({ stack: "dev" });
+  });
+
+  test("gives the notebook the generated password and a MONGO_URL with Mongo's own password", () => {
+    const notebook = envOf(run, "stack-datascience-1");
+    const mongo = envOf(run, "stack-mongo-1");
+    const password = generated(run, "stack-password");
+    const mongoPassword = generated(run, "stack-mongo-password");
+    expect(notebook.PASSWORD).toBe(password);
+    expect(mongo.MONGO_INITDB_ROOT_PASSWORD).toBe(mongoPassword);
+    expect(notebook.MONGO_URL).toBe(
+      `mongodb://root:${mongoPassword}@mongo:27017/notebooks?authSource=admin`,
+    );
+    expect(run.find(PASSWORD, "stack-password").inputs).toMatchObject({
+      length: 24,
+      special: false,
+    });
+  });
+
+  test("sends container environments to Docker as secrets", () => {
+    for (const c of ["stack-datascience-1", "stack-mongo-1"]) {
+      expect(run.find(CONTAINER, c).secretInputs).toContain("envs");
+    }
+  });
+
+  test("publishes port 80 to the notebook's 8888 and nothing of Mongo", () => {
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.ports).toEqual([
+      { internal: 8888, external: 80, protocol: "tcp" },
+    ]);
+    expect(run.find(CONTAINER, "stack-mongo-1").inputs.ports).toEqual([]);
+  });
+
+  test("exports the droplet's address as the URL and the password as a secret", () => {
+    expect(run.outputs.url).toBe(`http://${FAKE_IP}/`);
+    expect(run.outputs.password).toBe(generated(run, "stack-password"));
+    expect(run.secrets).toContain("password");
+    expect(run.outputs.services).toEqual({
+      mongo: { containers: ["dropstack-dev-mongo-1"], endpoints: [] },
+      datascience: { containers: ["dropstack-dev-datascience-1"], endpoints: ["80:8888/tcp"] },
+    });
+  });
+
+  test("shows no generated secret in any plain output or in user_data", () => {
+    const secrets = [generated(run, "stack-password"), generated(run, "stack-mongo-password")];
+    const plain = JSON.stringify(Object.entries(run.outputs).filter(([k]) => !run.secrets.has(k)));
+    const userData = run.find(DROPLET).inputs.userData;
+    for (const secret of secrets) {
+      expect(plain).not.toContain(secret);
+      expect(userData).not.toContain(secret);
+    }
+  });
+
+  test("builds the notebook image on the node from images/datascience and pulls a pinned Mongo", () => {
+    const notebook = run.find(IMAGE, "stack-image-datascience");
+    // The Docker provider resolves a relative context against the folder the program ran in.
+    expect(fs.realpathSync(path.resolve(run.cwd, notebook.inputs.build.context))).toBe(
+      fs.realpathSync(path.join(ROOT, "images", "datascience")),
+    );
+    expect(notebook.inputs.name).toMatch(/^dropstack\/datascience:[0-9a-f]{12}$/);
+    expect(notebook.inputs.triggers.context).toMatch(/^[0-9a-f]{64}$/);
+    expect(run.find(IMAGE, "stack-image-mongo-8-0").inputs).toMatchObject({
+      name: "mongo:8.0",
+      keepLocally: true,
+    });
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.image).toBe(notebook.state!.imageId);
+  });
+
+  test("keeps notebooks and Mongo data on the node's data volume", () => {
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.volumes).toEqual([
+      {
+        hostPath: "/mnt/data/dev/datascience/notebooks",
+        containerPath: "/home/jovyan/work",
+        readOnly: false,
+      },
+    ]);
+    expect(run.find(CONTAINER, "stack-mongo-1").inputs.volumes).toEqual([
+      { hostPath: "/mnt/data/dev/mongo/db", containerPath: "/data/db", readOnly: false },
+    ]);
+  });
+
+  test("gives Mongo a healthcheck", () => {
+    expect(run.find(CONTAINER, "stack-mongo-1").inputs.healthcheck).toMatchObject({
+      tests: ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"],
+      retries: 5,
+    });
+  });
+
+  test("starts the notebook after Mongo, on the stack's network", () => {
+    const notebook = run.find(CONTAINER, "stack-datascience-1");
+    expect(notebook.dependsOn).toContain("stack-mongo-1");
+    expect(run.find(CONTAINER, "stack-mongo-1").dependsOn).not.toContain("stack-datascience-1");
+    expect(notebook.inputs.networksAdvanced).toEqual([
+      { name: "dropstack-dev", aliases: ["datascience", "datascience-1"] },
+    ]);
+    expect(run.find(CONTAINER, "stack-mongo-1").inputs.networksAdvanced[0].aliases).toEqual([
+      "mongo",
+      "mongo-1",
+    ]);
+  });
+
+  test("talks to the node's Docker over SSH with the pinned host key, once the node is ready", () => {
+    const provider = run.find("pulumi:providers:docker", "node-docker");
+    expect(provider.inputs.host).toBe(`ssh://root@${FAKE_IP}`);
+    expect(JSON.parse(provider.inputs.sshOpts)).toEqual(
+      expect.arrayContaining(["StrictHostKeyChecking=yes"]),
+    );
+    expect(provider.dependsOn).toContain("node-ready");
+    for (const r of run.resources.filter((r) => r.type.startsWith("docker:"))) {
+      expect({ name: r.name, provider: r.provider }).toEqual({
+        name: r.name,
+        provider: "node-docker",
+      });
+    }
+  });
+
+  test("ends `up` only when the URL answers, after every container", () => {
+    const ready = run.find("command:local:Command", "app-ready");
+    expect(ready.inputs.create).toBe(`node scripts/wait-http.js http://${FAKE_IP}/ 600`);
+    expect(ready.dependsOn).toEqual(
+      expect.arrayContaining(["stack-datascience-1", "stack-mongo-1"]),
+    );
+  });
+});
+
+describe("changing the services", () => {
+  test("cannot change user_data, so the droplet is never replaced for it", async () => {
+    const a = await runProgram({ stack: "dev" });
+    const b = await runProgram({
+      stack: "dev",
+      config: {
+        "dropstack:stackfile": path.join(ROOT, "test", "fixtures", "multi.yml"),
+        "dropstack:stackVars": JSON.stringify({ DB_PASSWORD: "x" }),
+      },
+    });
+    expect(b.all(CONTAINER).length).not.toBe(a.all(CONTAINER).length);
+    expect(b.find(DROPLET).inputs.userData).toBe(a.find(DROPLET).inputs.userData);
+  });
+});
+
+describe("the seed Stackfile", () => {
+  test("deploys with USERNAME from stackVars and a generated PASSWORD", async () => {
+    const run = await runProgram({
+      config: {
+        "dropstack:stackfile": path.join(ROOT, "..", "shared", "seed-stackfile.yml"),
+        "dropstack:stackVars": JSON.stringify({ USERNAME: "alice" }),
+      },
+    });
+    expect(run.find(IMAGE, "stack-image-alice-datascience-latest").inputs.name).toBe(
+      "alice/datascience:latest",
+    );
+    expect(envOf(run, "stack-datascience-1").PASSWORD).toBe(generated(run, "stack-password"));
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.ports).toEqual([
+      { internal: 8888, external: 80, protocol: "tcp" },
+    ]);
+    expect(run.find(CONTAINER, "stack-mongo-1").inputs.ports).toEqual([]);
+    expect(envOf(run, "stack-datascience-1").MONGO_PORT_27017_TCP_ADDR).toBe("mongo");
+    expect(run.warnings).toEqual([
+      expect.stringMatching(
+        /seed-stackfile\.yml:4:10: "#USERNAME#" is a fill-in marker from the original guide/,
+      ),
+      expect.stringMatching(
+        /seed-stackfile\.yml:6:7: "#PASSWORD#" is a fill-in marker from the original guide/,
+      ),
+    ]);
+  });
+
+  test("fails before creating anything when USERNAME is missing", async () => {
+    const failure = runProgram({
+      config: { "dropstack:stackfile": path.join(ROOT, "..", "shared", "seed-stackfile.yml") },
+    });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      "1 error in " +
+        path.join(ROOT, "..", "shared", "seed-stackfile.yml") +
+        ":\n  " +
+        path.join(ROOT, "..", "shared", "seed-stackfile.yml") +
+        ":4:10: no value for ${USERNAME}; set it with `npx pulumi config set --path stackVars.USERNAME <value>` " +
+        "(add --secret for a secret). Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated",
+    );
+  });
+});
+
+describe("a stack of several services", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({
+      stack: "dev",
+      config: { "dropstack:stackfile": path.join(ROOT, "test", "fixtures", "multi.yml") },
+    });
+  });
+
+  test("runs target_num_containers containers, one after another when sequential", () => {
+    expect(
+      run
+        .all(CONTAINER)
+        .map((c) => c.inputs.name)
+        .sort(),
+    ).toEqual([
+      "dropstack-dev-backup-1",
+      "dropstack-dev-cache-1",
+      "dropstack-dev-db-1",
+      "dropstack-dev-web-1",
+      "dropstack-dev-web-2",
+    ]);
+    expect(run.find(CONTAINER, "stack-web-2").dependsOn).toContain("stack-web-1");
+  });
+
+  test("answers to the service name, the container name and every link alias", () => {
+    expect(run.find(CONTAINER, "stack-db-1").inputs.networksAdvanced[0].aliases).toEqual([
+      "db",
+      "db-1",
+      "database",
+      "database-1",
+    ]);
+    expect(run.find(CONTAINER, "stack-web-2").inputs.networksAdvanced[0].aliases).toEqual([
+      "web",
+      "web-2",
+    ]);
+  });
+
+  test("gives linked containers Docker Cloud's link variables, addressed by alias", () => {
+    const env = envOf(run, "stack-web-1");
+    expect(env).toMatchObject({
+      DATABASE_PORT: "tcp://database:3306",
+      DATABASE_PORT_3306_TCP_ADDR: "database",
+      DATABASE_1_PORT_3306_TCP_ADDR: "database-1",
+      DATABASE_ENV_MYSQL_DATABASE: "site",
+      CACHE_PORT_6379_TCP: "tcp://cache:6379",
+      SITE: "example",
+    });
+    expect(env.DATABASE_ENV_MYSQL_ROOT_PASSWORD).toBe(generated(run, "stack-db-password"));
+  });
+
+  test("publishes ports but never exposed ones", () => {
+    expect(run.find(CONTAINER, "stack-web-1").inputs.ports).toEqual([
+      { internal: 8080, protocol: "tcp" },
+      { internal: 443, protocol: "tcp" },
+    ]);
+    expect(run.find(CONTAINER, "stack-db-1").inputs.ports).toEqual([]);
+    expect(run.find(CONTAINER, "stack-cache-1").inputs.ports).toEqual([]);
+  });
+
+  test("puts anonymous and relative volumes on the data volume and keeps absolute paths", () => {
+    expect(run.find(CONTAINER, "stack-db-1").inputs.volumes).toEqual([
+      {
+        hostPath: "/mnt/data/dev/db/_anonymous/var/lib/mysql",
+        containerPath: "/var/lib/mysql",
+        readOnly: false,
+      },
+      { hostPath: "/mnt/data/dev/db/conf", containerPath: "/etc/mysql/conf.d", readOnly: true },
+      { hostPath: "/var/log/site", containerPath: "/logs", readOnly: false },
+    ]);
+    expect(run.find(CONTAINER, "stack-backup-1").inputs.volumes).toEqual([
+      { fromContainer: "dropstack-dev-db-1", readOnly: true },
+    ]);
+  });
+
+  test("creates containers after those they link to or take volumes from", () => {
+    expect(run.find(CONTAINER, "stack-web-1").dependsOn).toEqual(
+      expect.arrayContaining(["stack-db-1", "stack-cache-1"]),
+    );
+    expect(run.find(CONTAINER, "stack-backup-1").dependsOn).toContain("stack-db-1");
+  });
+
+  test("maps restart policies and memory limits", () => {
+    expect(run.find(CONTAINER, "stack-cache-1").inputs).toMatchObject({
+      restart: "always",
+      memory: 128,
+    });
+    expect(run.find(CONTAINER, "stack-backup-1").inputs).toMatchObject({
+      restart: "on-failure",
+      command: ["sh", "-c", "sleep infinity"],
+    });
+    expect(run.find(CONTAINER, "stack-web-1").inputs.restart).toBe("unless-stopped");
+  });
+
+  test("pulls each distinct image once", () => {
+    expect(
+      run
+        .all(IMAGE)
+        .map((i) => i.inputs.name)
+        .sort(),
+    ).toEqual(["alpine:3.20", "mysql:8.4", "nginx:1.27", "redis:7"]);
+  });
+
+  test("exports no URL when no service publishes a fixed TCP port", () => {
+    expect(run.outputs.url).toBeUndefined();
+    expect(run.all("command:local:Command").map((c) => c.name)).toEqual(["node-ready"]);
+  });
+});
+
+describe("a Stackfile using every key", () => {
+  test("deploys under the mock engine with every key mapped", async () => {
+    const run = await runProgram({
+      config: {
+        "dropstack:stackfile": path.join(ROOT, "test", "fixtures", "every-key.yml"),
+        "dropstack:stackVars": JSON.stringify({ GREETING: "hi" }),
+      },
+    });
+    const app = run.find(CONTAINER, "stack-app-1").inputs;
+    expect(app).toMatchObject({
+      command: ["python", "-m", "http.server", "8000"],
+      entrypoints: ["/usr/bin/env"],
+      ports: [
+        { internal: 8000, external: 8000, protocol: "tcp" },
+        { internal: 5353, protocol: "udp" },
+      ],
+      restart: "on-failure",
+      capabilities: { adds: ["NET_ADMIN"], drops: ["MKNOD"] },
+      devices: [{ hostPath: "/dev/null", containerPath: "/dev/nothing", permissions: "r" }],
+      pidMode: "host",
+      dns: ["1.1.1.1"],
+      dnsSearches: ["example.com"],
+      hosts: [{ host: "metadata", ip: "127.0.0.1" }],
+      labels: [{ label: "com.example.team", value: "data" }],
+      securityOpts: ["no-new-privileges"],
+      cgroupParent: "dropstack",
+      workingDir: "/srv",
+      user: "1000",
+      hostname: "app",
+      domainname: "example.com",
+      cpuShares: 512,
+      cpuSet: "0",
+      memory: 512,
+      memorySwap: 1024,
+      readOnly: true,
+      stdinOpen: true,
+      tty: true,
+      privileged: false,
+      healthcheck: {
+        tests: ["CMD", "true"],
+        interval: "30s",
+        timeout: "5s",
+        startPeriod: "10s",
+        retries: 3,
+      },
+    });
+    expect(envOf(run, "stack-app-1")).toMatchObject({ GREETING: "hi", LITERAL: "costs $5" });
+    expect(envOf(run, "stack-app-1").API_TOKEN).toBe(generated(run, "stack-api-token"));
+    expect(run.find(IMAGE, "stack-image-app").inputs.build).toMatchObject({
+      dockerfile: "Dockerfile",
+      buildArgs: { VERSION: "1.0" },
+    });
+    expect(run.find(CONTAINER, "stack-store-1").inputs.restart).toBe("always");
+    // The node's firewall keeps 8000 closed, so there is no public URL to wait for.
+    expect(run.outputs.url).toBeUndefined();
+    expect(run.warnings).toContain(
+      'service "app" publishes 8000:8000/tcp, but the node\'s cloud firewall opens only 80 and 443 to the world: ' +
+        "reach it through an SSH tunnel (sshCommand plus -L <local port>:localhost:<port>), or publish it on 80",
+    );
+  });
+});
+
+describe("bad input", () => {
+  test("a missing Stackfile fails with the config key and creates nothing", async () => {
+    const failure = runProgram({ config: { "dropstack:stackfile": "stacks/nope.yml" } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'dropstack:stackfile: "stacks/nope.yml" does not exist (paths are relative to the project folder)',
+    );
+  });
+
+  test("bad config fails before any resource exists", async () => {
+    const failure = runProgram({ config: { "dropstack:region": "Mars" } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'Invalid stack configuration:\n  - dropstack:region: "Mars" is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1',
+    );
+  });
+});
