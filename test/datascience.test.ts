@@ -1,0 +1,145 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROOT } from "./harness";
+import { run, testWithTool } from "./tools";
+
+const IMAGE_DIR = path.join(ROOT, "images", "datascience");
+const HOOK = path.join(IMAGE_DIR, "dropstack-password.sh");
+// Debian's python3 has jupyter_server (python3-jupyter-server); a pyenv or conda python
+// earlier on PATH may not.
+const DEBIAN_PYTHON = "/usr/bin/python3";
+
+/** Sources the start hook as start.sh does, with Debian's python3 first on PATH. */
+function runHook(password: string | undefined) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-hook-"));
+  fs.mkdirSync(path.join(dir, "bin"));
+  fs.symlinkSync(DEBIAN_PYTHON, path.join(dir, "bin", "python3"));
+  const script = [
+    password === undefined ? "unset PASSWORD" : 'export PASSWORD="$HOOK_PASSWORD"',
+    "unset HOOK_PASSWORD",
+    `export DROPSTACK_JUPYTER_CONFIG_D="${dir}/config.d"`,
+    `source "${HOOK}"`,
+    // What the notebook server would be started with.
+    `env > "${dir}/server-env"`,
+  ].join("\n");
+  const result = run("bash", ["-c", script], undefined, {
+    ...process.env,
+    PATH: `${dir}/bin:${process.env.PATH}`,
+    HOOK_PASSWORD: password ?? "",
+  });
+  const configFile = path.join(dir, "config.d", "dropstack-password.json");
+  return {
+    ...result,
+    serverEnv: fs.readFileSync(path.join(dir, "server-env"), "utf8"),
+    config: fs.existsSync(configFile) ? JSON.parse(fs.readFileSync(configFile, "utf8")) : undefined,
+  };
+}
+
+function passwdCheck(hashed: string, candidate: string): boolean {
+  const check = run(
+    DEBIAN_PYTHON,
+    [
+      "-c",
+      "import sys; from jupyter_server.auth.security import passwd_check; print(passwd_check(sys.argv[1], sys.stdin.read()))",
+      hashed,
+    ],
+    candidate,
+  );
+  if (check.status !== 0) throw new Error(check.output);
+  return check.output.trim() === "True";
+}
+
+const withJupyterServer = testWithTool(DEBIAN_PYTHON, [
+  "-c",
+  "import jupyter_server.auth.security",
+]);
+
+describe("the notebook image's password hook", () => {
+  withJupyterServer(
+    "hashes PASSWORD so jupyter_server accepts it and rejects anything else",
+    () => {
+      const password = "correct horse $battery 'staple'";
+      const { status, config } = runHook(password);
+      expect(status).toBe(0);
+      const hashed = config.PasswordIdentityProvider.hashed_password;
+      expect(hashed).not.toContain(password);
+      expect(passwdCheck(hashed, password)).toBe(true);
+      expect(passwdCheck(hashed, "wrong")).toBe(false);
+      expect(passwdCheck(hashed, "")).toBe(false);
+      // Without a token, the login page asks for the password.
+      expect(config.IdentityProvider).toEqual({ token: "" });
+    },
+  );
+
+  withJupyterServer("removes PASSWORD from the environment the server starts with", () => {
+    const { serverEnv } = runHook("s3cret-value");
+    expect(serverEnv).not.toMatch(/^PASSWORD=/m);
+    expect(serverEnv).not.toContain("s3cret-value");
+  });
+
+  withJupyterServer("writes no password file and says so when PASSWORD is empty", () => {
+    const { status, config, output } = runHook(undefined);
+    expect(status).toBe(0);
+    expect(config).toBeUndefined();
+    expect(output).toContain(
+      "dropstack: PASSWORD is empty; the server falls back to a token (see its log)",
+    );
+  });
+
+  testWithTool("shellcheck")("and the notebook copier pass shellcheck", () => {
+    for (const file of ["dropstack-password.sh", "copy-notebooks.sh"]) {
+      expect({ file, ...run("shellcheck", [path.join(IMAGE_DIR, file)]) }).toEqual({
+        file,
+        status: 0,
+        output: "",
+      });
+    }
+  });
+});
+
+describe("the notebook image's Dockerfile", () => {
+  const dockerfile = fs.readFileSync(path.join(IMAGE_DIR, "Dockerfile"), "utf8");
+
+  test("builds on Jupyter's quay.io datascience image pinned to a build date", () => {
+    const from = dockerfile.match(/^FROM\s+(\S+)/m)?.[1];
+    expect(from).toMatch(/^quay\.io\/jupyter\/datascience-notebook:\d{4}-\d{2}-\d{2}$/);
+  });
+
+  test("adds mongoengine and pymongo and installs the hook where start.sh sources it", () => {
+    expect(dockerfile).toMatch(/pip install --no-cache-dir "mongoengine[^"]*" "pymongo[^"]*"/);
+    expect(dockerfile).toContain("dropstack-password.sh /usr/local/bin/before-notebook.d/");
+    expect(dockerfile).toMatch(/before-notebook\.d\/\S+\.sh$/m);
+  });
+});
+
+describe("the quickstart notebook", () => {
+  const file = path.join(IMAGE_DIR, "notebooks", "mongo-quickstart.ipynb");
+
+  testWithTool(DEBIAN_PYTHON, ["-c", "import nbformat"])("is valid nbformat", () => {
+    const result = run(DEBIAN_PYTHON, [
+      "-c",
+      "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')",
+      file,
+    ]);
+    expect(result).toEqual({ status: 0, output: "valid\n" });
+  });
+
+  test("connects with mongoengine through MONGO_URL, saves a document and reads it back", () => {
+    const notebook = JSON.parse(fs.readFileSync(file, "utf8"));
+    const code = notebook.cells
+      .filter((c: any) => c.cell_type === "code")
+      .map((c: any) => c.source.join(""))
+      .join("\n");
+    expect(code).toContain('connect(host=os.environ["MONGO_URL"])');
+    expect(code).toMatch(/\.save\(\)/);
+    expect(code).toMatch(/\.objects\(/);
+  });
+});
+
+test("the default Stackfile gives the notebook the variables the image reads", () => {
+  const stack = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "datascience.yml"), "utf8"));
+  expect(stack.datascience.environment).toEqual(expect.arrayContaining(["PASSWORD=${PASSWORD}"]));
+  expect(stack.datascience.build).toBe("../images/datascience");
+});
