@@ -1,0 +1,63 @@
+// One measurement for scripts/bench.ts, in a fresh process: loads the program under Pulumi's
+// mock engine with the Stackfile given as argv[2] and prints the timings as JSON.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { performance } from "perf_hooks";
+
+async function main(): Promise<void> {
+  const stackfile = process.argv[2];
+  const t0 = performance.now();
+  const pulumi = await import("@pulumi/pulumi");
+  let resources = 0;
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources++;
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "digitalocean:index/droplet:Droplet") state.ipv4Address = "203.0.113.10";
+        if (args.type === "docker:index/remoteImage:RemoteImage")
+          state.imageId = `sha256:${args.name}`;
+        if (args.type === "tls:index/privateKey:PrivateKey") {
+          state.privateKeyOpenssh =
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n";
+          state.publicKeyOpenssh = "ssh-ed25519 AAAA\n";
+        }
+        if (args.type === "random:index/randomPassword:RandomPassword") state.result = "generated";
+        return { id: args.type.endsWith("Droplet") ? "1" : `${args.name}-id`, state };
+      },
+      call(args) {
+        if (args.token !== "digitalocean:index/getSizes:getSizes") throw new Error(args.token);
+        return {
+          sizes: [{ slug: "s-2vcpu-2gb", priceMonthly: 18, vcpus: 2, memory: 2048, disk: 60 }],
+        };
+      },
+    },
+    "dropstack",
+    "bench",
+    false,
+  );
+  pulumi.runtime.setAllConfig({ "digitalocean:token": "t", "dropstack:stackfile": stackfile }, []);
+  // Keep the SSH files the program writes out of the project.
+  process.chdir(fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-bench-")));
+  const t1 = performance.now();
+  const program = (await import("../index")).default as () => Promise<Record<string, unknown>>;
+  const t2 = performance.now();
+  const outputs = await program();
+  await Promise.all(
+    Object.values(outputs)
+      .filter((o) => pulumi.Output.isInstance(o))
+      .map((o) => (o as unknown as { promise(): Promise<unknown> }).promise()),
+  );
+  const t3 = performance.now();
+  process.stdout.write(
+    JSON.stringify({ sdkLoadMs: t1 - t0, programLoadMs: t2 - t1, evaluateMs: t3 - t2, resources }) +
+      "\n",
+  );
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+// Benchmark (not a test): how long the program takes under Pulumi's mock engine for stacks of
+// 2, 20 and 200 services, and how long the command line takes to start. Each figure is the
+// median of several fresh processes. Run: npm run bench
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+/** A Stackfile of n services: each links to up to two earlier ones and exposes a port. */
+function stackfile(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    lines.push(`svc${i}:`, `  image: example/app${i % 10}:1`, `  expose: ["${8000 + i}"]`);
+    lines.push(
+      "  environment:",
+      `    - INDEX=${i}`,
+      `    - SECRET_KEY=\${SVC${i}_KEY}`,
+      "  volumes: [data:/data]",
+    );
+    const links = [i - 1, Math.floor(i / 2) - 1].filter(
+      (j, k, all) => j >= 0 && all.indexOf(j) === k,
+    );
+    if (links.length > 0) lines.push(`  links: [${links.map((j) => `svc${j}`).join(", ")}]`);
+  }
+  lines.push("web:", "  image: nginx:1.27", '  ports: ["80:80"]', "  links: [svc0]");
+  return lines.join("\n") + "\n";
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function measure(file: string) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const result = spawnSync(
+      process.execPath,
+      [
+        "-r",
+        path.join(ROOT, "bin", "register.js"),
+        path.join(ROOT, "scripts", "bench-run.ts"),
+        file,
+      ],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    // The SDK may report still-pending promises at exit; the timings line is what counts.
+    const line = result.stdout.trim().split("\n").pop();
+    if (!line?.startsWith("{")) throw new Error(result.stderr);
+    runs.push(JSON.parse(line));
+  }
+  return {
+    sdkLoadMs: median(runs.map((r) => r.sdkLoadMs)),
+    programLoadMs: median(runs.map((r) => r.programLoadMs)),
+    evaluateMs: median(runs.map((r) => r.evaluateMs)),
+    resources: runs[0].resources,
+  };
+}
+
+function timeCommand(args: string[]): number {
+  const times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(result.stderr);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-bench-"));
+console.log(
+  `node ${process.version}, ${os.cpus().length} cores, median of ${RUNS} fresh processes\n`,
+);
+console.log("services  resources  SDK load ms  program load ms  evaluate ms  evaluate ms/service");
+for (const n of [2, 20, 200]) {
+  const file = path.join(dir, `stack-${n}.yml`);
+  fs.writeFileSync(file, stackfile(n));
+  const m = measure(file);
+  console.log(
+    `${String(n + 1).padStart(8)}  ${String(m.resources).padStart(9)}  ${m.sdkLoadMs.toFixed(0).padStart(11)}  ` +
+      `${m.programLoadMs.toFixed(0).padStart(15)}  ${m.evaluateMs.toFixed(0).padStart(11)}  ${(m.evaluateMs / (n + 1)).toFixed(2).padStart(19)}`,
+  );
+}
+const validate = timeCommand([
+  path.join(ROOT, "bin", "dropstack.js"),
+  "validate",
+  path.join(ROOT, "stacks", "datascience.yml"),
+]);
+console.log(
+  `\ndropstack validate stacks/datascience.yml: ${validate.toFixed(0)} ms (whole process)`,
+);

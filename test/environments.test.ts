@@ -1,0 +1,150 @@
+import * as fs from "fs";
+import * as path from "path";
+import { readStackConfigValues } from "../cli/stack-config";
+import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
+
+const VOLUME = "digitalocean:index/volume:Volume";
+const DROPLET = "digitalocean:index/droplet:Droplet";
+
+async function runStack(
+  stack: string,
+  calls?: Record<string, (inputs: any) => any>,
+): Promise<ProgramRun> {
+  const { values, secret } = readStackConfigValues(ROOT, stack);
+  return runProgram({ stack, config: values, secretKeys: [...secret], calls });
+}
+
+test("the project ships dev, prod and local stacks", () => {
+  const stacks = fs
+    .readdirSync(ROOT)
+    .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+    .sort();
+  expect(stacks).toEqual(["Pulumi.dev.yaml", "Pulumi.local.yaml", "Pulumi.prod.yaml"]);
+});
+
+describe("the dev stack", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack("dev");
+  });
+
+  test("is the smallest node that holds the datascience stack, and destroy deletes its data", () => {
+    expect(run.find(DROPLET).inputs).toMatchObject({ size: "s-2vcpu-2gb", backups: false });
+    expect(run.find(VOLUME).retainOnDelete).toBe(false);
+    expect(run.find(VOLUME).inputs.size).toBe(10);
+  });
+
+  test("reports its monthly cost from DigitalOcean's size list", () => {
+    expect(run.outputs.monthlyCost).toEqual({
+      size: "s-2vcpu-2gb",
+      usdPerMonth: 18,
+      vcpus: 2,
+      memoryMiB: 2048,
+      diskGiB: 60,
+    });
+    expect(run.calls).toContain("digitalocean:index/getSizes:getSizes");
+  });
+});
+
+describe("the prod stack", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack("prod");
+  });
+
+  test("is a larger node with backups and monitoring whose data outlives destroy", () => {
+    expect(run.find(DROPLET).inputs).toMatchObject({
+      size: "s-4vcpu-8gb",
+      backups: true,
+      monitoring: true,
+    });
+    expect(run.find(VOLUME).retainOnDelete).toBe(true);
+    expect(run.find(VOLUME).inputs.size).toBe(50);
+    expect(run.outputs.monthlyCost.usdPerMonth).toBe(48);
+  });
+
+  test("opens SSH only to the configured networks", () => {
+    const { values } = readStackConfigValues(ROOT, "prod");
+    const configured = JSON.parse(values["dropstack:sshSourceCidrs"]);
+    const ssh = run
+      .find("digitalocean:index/firewall:Firewall")
+      .inputs.inboundRules.find((r: any) => r.portRange === "22");
+    expect(ssh.sourceAddresses).toEqual(configured);
+    expect(ssh.sourceAddresses).not.toContain("0.0.0.0/0");
+  });
+});
+
+describe("the local stack", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack("local");
+  });
+
+  test("creates no DigitalOcean resources and asks no DigitalOcean API", () => {
+    expect(run.resources.filter((r) => r.type.startsWith("digitalocean:"))).toEqual([]);
+    expect(run.calls.filter((c) => c.startsWith("digitalocean:"))).toEqual([]);
+    expect(run.outputs.monthlyCost).toBeUndefined();
+    expect(run.outputs.sshCommand).toBeUndefined();
+  });
+
+  test("deploys the same services on this machine's Docker engine", () => {
+    const containers = run.all("docker:index/container:Container");
+    expect(containers.map((c) => c.name).sort()).toEqual(["stack-datascience-1", "stack-mongo-1"]);
+    for (const c of containers) expect(c.provider).toBe("local-docker");
+    expect(run.outputs.url).toBe("http://localhost/");
+  });
+
+  test("keeps data in named Docker volumes", () => {
+    expect(
+      run
+        .all("docker:index/volume:Volume")
+        .map((v) => v.inputs.name)
+        .sort(),
+    ).toEqual(["dropstack-local-datascience-notebooks", "dropstack-local-mongo-db"]);
+    expect(run.find("docker:index/container:Container", "stack-mongo-1").inputs.volumes).toEqual([
+      { volumeName: "dropstack-local-mongo-db", containerPath: "/data/db", readOnly: false },
+    ]);
+  });
+});
+
+describe("monthlyCost", () => {
+  test("follows DigitalOcean's price, not a table of ours", async () => {
+    const run = await runProgram({
+      calls: {
+        "digitalocean:index/getSizes:getSizes": () => ({
+          id: "sizes",
+          sizes: [{ slug: "s-2vcpu-2gb", priceMonthly: 21.5, vcpus: 2, memory: 2048, disk: 60 }],
+        }),
+      },
+    });
+    expect(run.outputs.monthlyCost.usdPerMonth).toBe(21.5);
+  });
+
+  test("fails with the config key when DigitalOcean has no such size", async () => {
+    const failure = runProgram({ config: { "dropstack:size": "s-99vcpu-1tb" } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'dropstack:size: "s-99vcpu-1tb" is not a size DigitalOcean offers; list them with `doctl compute size list` ' +
+        "or see the control panel's Create Droplet page",
+    );
+  });
+});
+
+test("the local target's URL is the first fixed port when nothing takes 80", async () => {
+  const run = await runProgram({
+    stack: "local",
+    config: {
+      "dropstack:target": "local",
+      "dropstack:stackfile": path.join(ROOT, "test", "fixtures", "every-key.yml"),
+    },
+  });
+  expect(run.outputs.url).toBe("http://localhost:8000/");
+});
+
+test("the droplet is reached at the address the URL names", async () => {
+  const run = await runStack("dev");
+  expect(run.outputs.url).toBe(`http://${FAKE_IP}/`);
+  expect(path.basename(run.find("command:local:Command", "node-ready").inputs.create)).toBe(
+    "wait-ready.sh",
+  );
+});
