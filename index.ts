@@ -20,7 +20,12 @@ export = async () => {
   config.warnings.forEach((w) => pulumi.log.warn(w));
   const stack = pulumi.getStack();
   const prefix = resourcePrefix(pulumi.getProject(), stack);
-  const spec = loadStackfile(config.stackfile, config.stackVars, [tagFor(stack), "dropstack"]);
+  // Relative to the project folder whatever folder the program runs in.
+  const stackfile = path.resolve(__dirname, config.stackfile);
+  const spec = loadStackfile(stackfile, config.stackfile, config.stackVars, [
+    tagFor(stack),
+    "dropstack",
+  ]);
   const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
 
   let node: Node | undefined;
@@ -59,7 +64,7 @@ export = async () => {
     "stack",
     {
       spec,
-      stackfileDir: path.dirname(config.stackfile),
+      stackfileDir: path.dirname(stackfile),
       provider,
       secretVars: Object.fromEntries(
         Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
@@ -157,18 +162,20 @@ function warnAboutClosedPorts(s: StackSpec): void {
   }
 }
 
+/** Parses the Stackfile at `file`; messages name it as the user wrote it, `shown`. */
 function loadStackfile(
   file: string,
+  shown: string,
   vars: Record<string, pulumi.Input<string>>,
   tags: string[],
 ): StackSpec {
   if (!fs.existsSync(file)) {
     throw new pulumi.RunError(
-      `dropstack:stackfile: ${JSON.stringify(file)} does not exist (paths are relative to the project folder)`,
+      `dropstack:stackfile: ${JSON.stringify(shown)} does not exist (paths are relative to the project folder)`,
     );
   }
   try {
-    const { spec, warnings } = parseStackfile(fs.readFileSync(file, "utf8"), file, {
+    const { spec, warnings } = parseStackfile(fs.readFileSync(file, "utf8"), shown, {
       vars: Object.fromEntries(
         Object.entries(vars).map(([k, v]) => [
           k,
