@@ -23,7 +23,12 @@ export function readStackConfig(projectDir: string, stack: string): DropstackCon
   }
 }
 
-/** The raw values of `Pulumi.<stack>.yaml`, as the engine would pass them to the program. */
+/**
+ * The raw values of `Pulumi.<stack>.yaml`, as the engine would pass them to the program: the
+ * stack's own values, then the defaults `Pulumi.yaml` declares for the keys the stack leaves
+ * unset. Like the engine, a project key declared with neither `default` nor `value` must be set
+ * by every stack.
+ */
 export function readStackConfigValues(
   projectDir: string,
   stack: string,
@@ -43,9 +48,47 @@ export function readStackConfigValues(
   const secret = new Set<string>();
   for (const [key, value] of Object.entries<unknown>(doc.config ?? {})) {
     const plain = stripSecure(value, () => secret.add(key));
-    values[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
+    values[key] = configString(plain);
+  }
+  const missing = applyProjectConfig(projectDir, values);
+  if (missing.length > 0) {
+    // The engine's own words, so the failure reads the same here as under `pulumi up`.
+    throw new CliError(
+      `Stack '${stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ` +
+        missing
+          .map((k, i) => (i === 0 ? "" : i === missing.length - 1 ? " and " : ", ") + `'${k}'`)
+          .join(""),
+    );
   }
   return { file, values, secret };
+}
+
+/**
+ * Fills in the defaults (and fixed values) of `Pulumi.yaml`'s `config:` block for the keys the
+ * stack does not set; returns the project's keys that have neither, sorted.
+ * See pulumi/pulumi sdk/go/common/workspace (mergeConfig).
+ */
+function applyProjectConfig(projectDir: string, values: Record<string, string>): string[] {
+  const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+  const missing: string[] = [];
+  for (const [name, declared] of Object.entries<unknown>(project.config ?? {})) {
+    const key = name.includes(":") ? name : `${project.name}:${name}`;
+    if (key in values) continue;
+    // A bare scalar declares a fixed value; an object may carry `default` or `value`.
+    const declaration =
+      declared !== null && typeof declared === "object"
+        ? (declared as { default?: unknown; value?: unknown })
+        : { value: declared };
+    const value = declaration.default ?? declaration.value;
+    if (value !== undefined) values[key] = configString(value);
+    else if (key.startsWith(`${project.name}:`)) missing.push(name);
+  }
+  return missing.sort();
+}
+
+/** Scalars as their text, objects and lists as JSON: how the engine hands config over. */
+function configString(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 /** The project name from Pulumi.yaml: Pulumi prefixes the stack's resources with it. */
