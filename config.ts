@@ -20,6 +20,8 @@ export interface DropstackConfig {
   volumeSize: number;
   /** Keep the data volume (notebooks, Mongo data) when the stack is destroyed. */
   retainDataOnDestroy: boolean;
+  /** An existing volume (one a destroyed stack kept) to adopt as the data volume; "": none. */
+  dataVolumeId: string;
   /** Source addresses allowed to reach SSH (port 22) on the node. */
   sshSourceCidrs: string[];
   /** Fingerprints of SSH keys already in the DigitalOcean account to add to the node. */
@@ -48,6 +50,7 @@ export const DEFAULTS = {
   image: "ubuntu-24-04-x64",
   volumeSize: 10,
   retainDataOnDestroy: false,
+  dataVolumeId: "",
   sshSourceCidrs: ["0.0.0.0/0", "::/0"],
   sshKeyFingerprints: [],
   backups: false,
@@ -75,6 +78,7 @@ const REGION = /^[a-z]{3}[0-9]$/;
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const FINGERPRINT = /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const VOLUME_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
 
 /** Validates raw config; throws one error listing every problem. */
 export function parseConfig(
@@ -142,6 +146,11 @@ export function parseConfig(
     image: text("image", SLUG, "is not a DigitalOcean image slug; use one like ubuntu-24-04-x64"),
     volumeSize: int("volumeSize", 1, 16384, "GiB"),
     retainDataOnDestroy: bool("retainDataOnDestroy"),
+    dataVolumeId: text(
+      "dataVolumeId",
+      VOLUME_ID,
+      "is not a DigitalOcean volume ID; use the ID `doctl compute volume list` shows, like 506f78a4-e098-11e5-ad9f-000f53306ae1, or leave it unset",
+    ),
     sshSourceCidrs: list(
       "sshSourceCidrs",
       isCidr,
@@ -196,6 +205,12 @@ export function parseConfig(
         }
       }
     }
+  }
+
+  if (result.target === "local" && result.dataVolumeId !== "") {
+    result.warnings.push(
+      `${key("dataVolumeId")} is ignored with target local: data lives in named Docker volumes`,
+    );
   }
 
   if (

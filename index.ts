@@ -42,6 +42,7 @@ export = async () => {
       ipv6: config.ipv6,
       volumeSize: config.volumeSize,
       retainDataOnDestroy: config.retainDataOnDestroy,
+      dataVolumeId: config.dataVolumeId,
       sshSourceCidrs: config.sshSourceCidrs,
       sshKeyFingerprints: config.sshKeyFingerprints,
       readinessTimeoutMinutes: config.readinessTimeoutMinutes,
@@ -92,6 +93,8 @@ export = async () => {
     ip: host,
     /** Opens a shell on the node with the pinned host key. */
     sshCommand: node?.sshCommand,
+    /** The data volume, to adopt again (config dataVolumeId) after a destroy that kept it. */
+    dataVolumeId: node?.dataVolumeId,
     /** The notebook password: `npx pulumi stack output password --show-secrets`. */
     password: password === undefined ? undefined : pulumi.secret(password),
     /** Each service's containers and published endpoints. */

@@ -26,6 +26,12 @@ export interface NodeArgs {
   volumeSize?: number;
   /** Keep the data volume on `pulumi destroy`. @default false */
   retainDataOnDestroy?: boolean;
+  /**
+   * The ID of an existing volume to adopt as the data volume instead of creating one: the one a
+   * destroyed stack kept. Its name, region and size must match this node's. "" creates a new
+   * volume. @default ""
+   */
+  dataVolumeId?: string;
   /** Sources allowed to reach SSH. @default ["0.0.0.0/0", "::/0"] */
   sshSourceCidrs?: string[];
   /** Fingerprints of SSH keys in the DigitalOcean account to add to root. @default [] */
@@ -70,6 +76,8 @@ export class Node extends pulumi.ComponentResource {
   public readonly dataPath: string = DATA_MOUNT;
   /** The droplet. */
   public readonly droplet: digitalocean.Droplet;
+  /** The data volume's ID: set it as `dataVolumeId` to get the data back after a destroy. */
+  public readonly dataVolumeId: pulumi.Output<string>;
 
   constructor(name: string, args: NodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:Node", name, {}, opts);
@@ -95,8 +103,15 @@ export class Node extends pulumi.ComponentResource {
         initialFilesystemType: "ext4",
         description: `dropstack data (${prefix}): notebooks and databases`,
       },
-      { ...parent, retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy },
+      {
+        ...parent,
+        retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy,
+        // Adopts the kept volume on the first `up`; once it is in the state, the engine treats
+        // the option as a no-op. https://www.pulumi.com/docs/iac/concepts/options/import/
+        import: args.dataVolumeId === "" ? undefined : args.dataVolumeId,
+      },
     );
+    this.dataVolumeId = volume.id;
 
     // Only the host key and the volume's name reach user_data: never anything about services.
     const userData = pulumi
@@ -195,6 +210,7 @@ export class Node extends pulumi.ComponentResource {
       ipv4Address: this.ipv4Address,
       dockerHost: this.dockerHost,
       sshCommand: this.sshCommand,
+      dataVolumeId: this.dataVolumeId,
     });
   }
 }

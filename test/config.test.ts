@@ -111,6 +111,10 @@ describe("stack config", () => {
     ],
     [{ "dropstack:stackfile": " " }, 'dropstack:stackfile: " " is not a file path'],
     [
+      { "dropstack:dataVolumeId": "dropstack-prod-data" },
+      'dropstack:dataVolumeId: "dropstack-prod-data" is not a DigitalOcean volume ID; use the ID `doctl compute volume list` shows, like 506f78a4-e098-11e5-ad9f-000f53306ae1, or leave it unset',
+    ],
+    [
       { "dropstack:stackVars": "[1]" },
       'dropstack:stackVars: "[1]" is not a map of names to values',
     ],

@@ -19,6 +19,8 @@ export interface RecordedResource {
   provider?: string;
   /** The `retainOnDelete` option: `pulumi destroy` leaves the cloud resource in place. */
   retainOnDelete: boolean;
+  /** The `import` option: the ID of an existing cloud resource to adopt. */
+  importId?: string;
   /** Dotted paths of the inputs that arrived as secrets. */
   secretInputs: Set<string>;
 }
@@ -154,6 +156,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
       custom: req.getCustom(),
       secretInputs: new Set(),
       retainOnDelete: req.getRetainondelete?.() ?? false,
+      importId: req.getImportid() || undefined,
       // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
       provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,
     });

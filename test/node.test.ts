@@ -56,6 +56,7 @@ describe("the node on DigitalOcean with the default config", () => {
     });
     expect(volume.inputs.name).toBe("dropstack-dev-data");
     expect(volume.retainOnDelete).toBe(false);
+    expect(volume.importId).toBeUndefined();
     expect(run.find(DROPLET).dependsOn).not.toContain("node-data");
   });
 
@@ -138,6 +139,38 @@ describe("the node with a non-default config", () => {
     const ssh = run.find(FIREWALL).inputs.inboundRules.find((r: any) => r.portRange === "22");
     expect(ssh.sourceAddresses).toEqual(["198.51.100.7/32"]);
     expect(run.find(COMMAND, "node-ready").inputs.environment.DROPSTACK_TIMEOUT).toBe("1200");
+  });
+});
+
+describe("a data volume a destroyed stack kept", () => {
+  const id = "506f78a4-e098-11e5-ad9f-000f53306ae1";
+
+  test("is adopted, with the name the stack gives its volume, instead of a new one", async () => {
+    const run = await runProgram({
+      stack: "prod",
+      config: { "dropstack:dataVolumeId": id, "dropstack:retainDataOnDestroy": "true" },
+    });
+    const volume = run.find(VOLUME);
+    expect(volume.importId).toBe(id);
+    expect(volume.inputs.name).toBe("dropstack-prod-data");
+    expect(volume.retainOnDelete).toBe(true);
+    expect(run.find(ATTACHMENT).inputs.volumeId).toBe("node-data-id");
+  });
+
+  test("is named by the dataVolumeId output, so it can be set after a destroy", async () => {
+    const run = await runProgram({ stack: "prod" });
+    expect(run.outputs.dataVolumeId).toBe("node-data-id");
+  });
+
+  test("is ignored, with a warning, on the local target", async () => {
+    const run = await runProgram({
+      stack: "local",
+      config: { "dropstack:target": "local", "dropstack:dataVolumeId": id },
+    });
+    expect(run.resources.filter((r) => r.type === VOLUME)).toEqual([]);
+    expect(run.warnings).toContain(
+      "dropstack:dataVolumeId is ignored with target local: data lives in named Docker volumes",
+    );
   });
 });
 
