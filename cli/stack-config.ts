@@ -50,7 +50,7 @@ export function readStackConfigValues(
     const plain = stripSecure(value, () => secret.add(key));
     values[key] = configString(plain);
   }
-  const missing = applyProjectConfig(projectDir, values);
+  const missing = applyProjectConfig(readProject(projectDir), values);
   if (missing.length > 0) {
     // The engine's own words, so the failure reads the same here as under `pulumi up`.
     throw new CliError(
@@ -68,8 +68,7 @@ export function readStackConfigValues(
  * stack does not set; returns the project's keys that have neither, sorted.
  * See pulumi/pulumi sdk/go/common/workspace (mergeConfig).
  */
-function applyProjectConfig(projectDir: string, values: Record<string, string>): string[] {
-  const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+function applyProjectConfig(project: Project, values: Record<string, string>): string[] {
   const missing: string[] = [];
   for (const [name, declared] of Object.entries<unknown>(project.config ?? {})) {
     const key = name.includes(":") ? name : `${project.name}:${name}`;
@@ -91,9 +90,19 @@ function configString(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/** The parts of Pulumi.yaml this reader needs. */
+interface Project {
+  name: string;
+  config?: Record<string, unknown>;
+}
+
+function readProject(projectDir: string): Project {
+  return YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+}
+
 /** The project name from Pulumi.yaml: Pulumi prefixes the stack's resources with it. */
 export function readProjectName(projectDir: string): string {
-  return YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")).name;
+  return readProject(projectDir).name;
 }
 
 function stripSecure(value: unknown, onSecret: () => void): unknown {
