@@ -13,7 +13,13 @@ import * as path from "path";
 import { Node, PUBLIC_PORTS, Stack } from "./components";
 import { DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
-import { formatDiagnostic, parseStackfile, StackfileError, StackSpec } from "./stackfile";
+import {
+  checkBuilds,
+  formatDiagnostic,
+  parseStackfile,
+  StackfileError,
+  StackSpec,
+} from "./stackfile";
 
 export = async () => {
   const config = loadConfig();
@@ -26,6 +32,12 @@ export = async () => {
     tagFor(stack),
     "dropstack",
   ]);
+  const buildProblems = checkBuilds(spec, path.dirname(stackfile), __dirname);
+  if (buildProblems.length > 0) {
+    throw new pulumi.RunError(
+      `The Stackfile's builds cannot run:\n  - ${buildProblems.join("\n  - ")}`,
+    );
+  }
   const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
 
   let node: Node | undefined;

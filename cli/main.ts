@@ -2,7 +2,13 @@ import * as path from "path";
 import { parseArgs } from "util";
 import * as fs from "fs";
 import { renderUserData } from "../cloud-init";
-import { formatDiagnostic, parseStackfile, StackfileError, toCompose } from "../stackfile";
+import {
+  checkBuilds,
+  formatDiagnostic,
+  parseStackfile,
+  StackfileError,
+  toCompose,
+} from "../stackfile";
 import type { Diagnostic, ParseResult } from "../stackfile";
 import { resourcePrefix, tagFor } from "../naming";
 import { CliError } from "./errors";
@@ -138,6 +144,9 @@ async function validate(
   const result = await parseFromArgs(args, err);
   if (!result) return 1;
   const { spec } = result;
+  const buildProblems = checkBuilds(spec, path.dirname(spec.file), process.cwd());
+  for (const problem of buildProblems) err.write(`error: ${problem}\n`);
+  if (buildProblems.length > 0) return 1;
   out.write(
     `${spec.file}: valid, ${spec.services.length} service${spec.services.length === 1 ? "" : "s"}` +
       (spec.generated.length > 0 ? `; generated at deploy: ${spec.generated.join(", ")}` : "") +

@@ -9,7 +9,7 @@ import type { ServiceSpec, StackSpec } from "../stackfile";
 import { Service } from "./service";
 
 export interface StackArgs {
-  /** The parsed Stackfile. */
+  /** The parsed Stackfile, its builds checked by `checkBuilds` (contexts exist). */
   spec: StackSpec;
   /** The Stackfile's folder: `build` contexts are relative to it. */
   stackfileDir: string;
@@ -123,12 +123,6 @@ export class Stack extends pulumi.ComponentResource {
     // node): no registry. Tagged by the context's content, so an edit rebuilds the image and
     // replaces the containers, and nothing else does.
     const absolute = path.resolve(args.stackfileDir, service.build.context);
-    if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) {
-      throw new pulumi.ResourceError(
-        `service "${service.name}": build context ${absolute} is not a folder (build paths are relative to the Stackfile)`,
-        this,
-      );
-    }
     const hash = contextHash(absolute);
     // Relative to the project folder, so the input reads the same on every machine.
     const context = path.relative(process.cwd(), absolute) || ".";

@@ -15,3 +15,4 @@ export {
 } from "./parse";
 export type { ParseOptions, ParseResult } from "./parse";
 export type * from "./types";
+export { checkBuilds } from "./builds";

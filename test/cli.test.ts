@@ -83,6 +83,19 @@ describe("dropstack validate", () => {
     );
   });
 
+  test("reports a build that cannot run and exits 1", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+    fs.writeFileSync(path.join(dir, "stack.yml"), "app:\n  build: ./app\n");
+    const context = path.relative(process.cwd(), path.join(dir, "app"));
+    expect(await cli("validate", path.join(dir, "stack.yml"))).toEqual({
+      code: 1,
+      out: "",
+      err:
+        `error: service "app": build context ${context} is not a folder ` +
+        "(build paths are relative to the Stackfile)\n",
+    });
+  });
+
   test("says so when the file does not exist", async () => {
     expect(await cli("validate", "nope.yml")).toEqual({
       code: 2,

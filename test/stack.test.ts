@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
 
@@ -382,6 +383,20 @@ describe("bad input", () => {
     await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
     await expect(failure).rejects.toThrow(
       'dropstack:stackfile: "stacks/nope.yml" does not exist (paths are relative to the project folder)',
+    );
+  });
+
+  test("a build that cannot run fails before any resource exists", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-build-"));
+    fs.mkdirSync(path.join(dir, "app"));
+    fs.writeFileSync(path.join(dir, "stack.yml"), "app:\n  build: ./app\nweb:\n  build: ./web\n");
+    const failure = runProgram({ config: { "dropstack:stackfile": path.join(dir, "stack.yml") } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    const shown = (file: string) => path.relative(ROOT, path.join(dir, file));
+    await expect(failure).rejects.toThrow(
+      "The Stackfile's builds cannot run:\n" +
+        `  - service "app": there is no Dockerfile at ${shown("app/Dockerfile")} (build.dockerfile is relative to the context)\n` +
+        `  - service "web": build context ${shown("web")} is not a folder (build paths are relative to the Stackfile)`,
     );
   });
 

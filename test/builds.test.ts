@@ -1,0 +1,53 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { checkBuilds, parseStackfile } from "../stackfile";
+import { ROOT } from "./harness";
+
+/** The build problems of a Stackfile written, with the given files, into a new folder. */
+function problemsOf(files: Record<string, string>): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-build-"));
+  for (const [file, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  }
+  const { spec } = parseStackfile(files["stack.yml"], "stack.yml");
+  return checkBuilds(spec, dir, dir);
+}
+
+describe("checking a Stackfile's builds before deploying", () => {
+  test("reports a context that is not a folder and a Dockerfile that is not there", () => {
+    expect(
+      problemsOf({
+        "stack.yml":
+          "web:\n  build: ./missing\n" +
+          "api:\n  build:\n    context: ./api\n    dockerfile: Dockerfile.prod\n" +
+          "file:\n  build: ./stack.yml\n",
+        "api/Dockerfile": "FROM alpine\n",
+      }),
+    ).toEqual([
+      'service "web": build context missing is not a folder (build paths are relative to the Stackfile)',
+      'service "api": there is no Dockerfile at api/Dockerfile.prod (build.dockerfile is relative to the context)',
+      'service "file": build context stack.yml is not a folder (build paths are relative to the Stackfile)',
+    ]);
+  });
+
+  test("accepts a context with its Dockerfile, named or default, and services without build", () => {
+    expect(
+      problemsOf({
+        "stack.yml":
+          "app:\n  build: ./app\n" +
+          "api:\n  build:\n    context: ./api\n    dockerfile: Dockerfile.prod\n" +
+          "db:\n  image: mongo:8.0\n",
+        "app/Dockerfile": "FROM alpine\n",
+        "api/Dockerfile.prod": "FROM alpine\n",
+      }),
+    ).toEqual([]);
+  });
+
+  test("passes the default stack", () => {
+    const file = path.join(ROOT, "stacks", "datascience.yml");
+    const { spec } = parseStackfile(fs.readFileSync(file, "utf8"), file);
+    expect(checkBuilds(spec, path.dirname(file), ROOT)).toEqual([]);
+  });
+});
