@@ -1,3 +1,4 @@
+import dockerignore from "@balena/dockerignore";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -123,7 +124,7 @@ export class Stack extends pulumi.ComponentResource {
     // node): no registry. Tagged by the context's content, so an edit rebuilds the image and
     // replaces the containers, and nothing else does.
     const absolute = path.resolve(args.stackfileDir, service.build.context);
-    const hash = contextHash(absolute);
+    const hash = contextHash(absolute, service.build.dockerfile);
     // Relative to the project folder, so the input reads the same on every machine.
     const context = path.relative(process.cwd(), absolute) || ".";
     const tag =
@@ -156,21 +157,33 @@ function slug(text: string): string {
   return text.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 
-/** A hash of every file's path and content under `dir`, in a stable order. */
-export function contextHash(dir: string): string {
+/**
+ * A hash of the path and content of every file the build sends to Docker: all files under `dir`
+ * except those `.dockerignore` leaves out (with Docker's own matching rules), in a stable order.
+ * An ignored folder is not even read unless an exception (`!pattern`) could reach into it, so a
+ * context beside large ignored data costs nothing on each `pulumi` command.
+ * @param dockerfile the Dockerfile's path relative to `dir`: Docker sends it even when ignored.
+ */
+export function contextHash(dir: string, dockerfile = "Dockerfile"): string {
+  const ignoreFile = path.join(dir, ".dockerignore");
+  const rules = fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, "utf8") : "";
+  const ignored = dockerignore().add(rules);
+  const hasExceptions = rules.split(/\r?\n/).some((line) => line.trim().startsWith("!"));
+  const alwaysSent = new Set([".dockerignore", path.posix.normalize(dockerfile)]);
   const hash = crypto.createHash("sha256");
   const walk = (current: string) => {
     for (const entry of fs
       .readdirSync(current, { withFileTypes: true })
       .sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(current, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile())
-        hash
-          .update(path.relative(dir, full))
-          .update("\0")
-          .update(fs.readFileSync(full))
-          .update("\0");
+      const relative = path.relative(dir, full).split(path.sep).join("/");
+      const skip = !alwaysSent.has(relative) && ignored.ignores(relative);
+      if (entry.isDirectory()) {
+        const holdsSent = [...alwaysSent].some((sent) => sent.startsWith(`${relative}/`));
+        if (!skip || hasExceptions || holdsSent) walk(full);
+      } else if (entry.isFile() && !skip) {
+        hash.update(relative).update("\0").update(fs.readFileSync(full)).update("\0");
+      }
     }
   };
   walk(dir);
