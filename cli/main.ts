@@ -22,7 +22,8 @@ const USAGE = `usage: dropstack <command> [options]
 
 commands:
   validate FILE [--stack NAME] [--var NAME=VALUE ...]
-                              check a Stackfile: every error and warning with its position;
+                              check a Stackfile: every error and warning with its position,
+                              and that each build's context and Dockerfile exist;
                               exit status 1 when there are errors
   compose FILE [--stack NAME] [--var NAME=VALUE ...]
                               print the equivalent docker-compose.yml, to run the stack locally
