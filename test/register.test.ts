@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
+import * as YAML from "yaml";
 import { ROOT } from "./harness";
 import { run } from "./tools";
 
@@ -58,5 +59,20 @@ describe("bin/register.js, the cached transpiler behind `pulumi` and `dropstack`
     } finally {
       fs.rmSync(file);
     }
+  });
+});
+
+describe("the program's entry, Pulumi.yaml's main", () => {
+  test("loads index.ts without the runtime's TypeScript support and exports the program", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    // The runtime's own ts-node is off, so main must be JavaScript that brings the transpiler.
+    expect(project.runtime.options.typescript).toBe(false);
+    const main = path.join(ROOT, project.main);
+    const result = run(process.execPath, [
+      "-e",
+      `const program = require(${JSON.stringify(main)}); console.log(typeof program, program.constructor.name);`,
+    ]);
+    // The nodejs runtime calls an exported function and awaits it for the stack's outputs.
+    expect(result).toEqual({ status: 0, output: "function AsyncFunction\n" });
   });
 });
