@@ -207,6 +207,14 @@ export function parseConfig(
     }
   }
 
+  for (const cidr of result.sshSourceCidrs.filter(isDocumentationNetwork)) {
+    result.warnings.push(
+      `${key("sshSourceCidrs")}: ${cidr} is an example network reserved for documentation, which no ` +
+        "machine is in: SSH to the node, and with it the deploy, will time out. Replace it with " +
+        "the networks you work from, such as your public address followed by /32",
+    );
+  }
+
   if (result.target === "local" && result.dataVolumeId !== "") {
     result.warnings.push(
       `${key("dataVolumeId")} is ignored with target local: data lives in named Docker volumes`,
@@ -272,6 +280,16 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * True for a network inside the ranges reserved for documentation (RFC 5737's 192.0.2.0/24,
+ * 198.51.100.0/24 and 203.0.113.0/24, RFC 3849's 2001:db8::/32): examples, never real sources.
+ */
+export function isDocumentationNetwork(cidr: string): boolean {
+  const [address, bits] = cidr.split("/");
+  if (address.includes(":")) return /^2001:0?db8:/i.test(address) && Number(bits) >= 32;
+  return /^(192\.0\.2|198\.51\.100|203\.0\.113)\./.test(address) && Number(bits) >= 24;
 }
 
 /** True for an IPv4 or IPv6 network in CIDR form. */

@@ -187,6 +187,21 @@ describe("stack config", () => {
     ).toEqual([]);
   });
 
+  test("warns when SSH is opened to a network reserved for documentation examples", () => {
+    const warning = (cidr: string) =>
+      `dropstack:sshSourceCidrs: ${cidr} is an example network reserved for documentation, which no ` +
+      "machine is in: SSH to the node, and with it the deploy, will time out. Replace it with " +
+      "the networks you work from, such as your public address followed by /32";
+    const cidrs = ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/48", "192.0.2.0/23"];
+    expect(parse({ "dropstack:sshSourceCidrs": JSON.stringify(cidrs) }).warnings).toEqual([
+      warning("203.0.113.0/24"),
+      warning("198.51.100.7/32"),
+      warning("2001:db8::/48"),
+    ]);
+    const real = ["81.2.69.160/27", "10.0.0.0/8", "0.0.0.0/0", "2a01:4f8::/32"];
+    expect(parse({ "dropstack:sshSourceCidrs": JSON.stringify(real) }).warnings).toEqual([]);
+  });
+
   test("keeps stackVars secret when they were set with --secret", async () => {
     const config = parse({ "dropstack:stackVars": '{"PASSWORD":"hunter2","PORT":8080}' }, [
       "dropstack:stackVars",

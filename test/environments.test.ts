@@ -72,6 +72,14 @@ describe("the prod stack", () => {
     expect(ssh.sourceAddresses).toEqual(configured);
     expect(ssh.sourceAddresses).not.toContain("0.0.0.0/0");
   });
+
+  test("says, until it is edited, that its example network must be replaced", () => {
+    expect(run.warnings).toContainEqual(
+      expect.stringMatching(
+        /^dropstack:sshSourceCidrs: 203\.0\.113\.0\/24 is an example network reserved for documentation/,
+      ),
+    );
+  });
 });
 
 describe("the local stack", () => {
