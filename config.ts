@@ -207,7 +207,8 @@ export function parseConfig(
     }
   }
 
-  for (const cidr of result.sshSourceCidrs.filter(isDocumentationNetwork)) {
+  const sshSources = result.target === "digitalocean" ? result.sshSourceCidrs : [];
+  for (const cidr of sshSources.filter(isDocumentationNetwork)) {
     result.warnings.push(
       `${key("sshSourceCidrs")}: ${cidr} is an example network reserved for documentation, which no ` +
         "machine is in: SSH to the node, and with it the deploy, will time out. Replace it with " +

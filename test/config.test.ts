@@ -200,6 +200,9 @@ describe("stack config", () => {
     ]);
     const real = ["81.2.69.160/27", "10.0.0.0/8", "0.0.0.0/0", "2a01:4f8::/32"];
     expect(parse({ "dropstack:sshSourceCidrs": JSON.stringify(real) }).warnings).toEqual([]);
+    // The local target has no node, so nothing to reach over SSH.
+    const local = { "dropstack:target": "local", "dropstack:sshSourceCidrs": '["203.0.113.0/24"]' };
+    expect(parse(local).warnings).toEqual([]);
   });
 
   test("keeps stackVars secret when they were set with --secret", async () => {
