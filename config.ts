@@ -58,10 +58,11 @@ export const DEFAULTS = {
   monitoring: true,
   readinessTimeoutMinutes: 10,
   stackfile: "stacks/datascience.yml",
+  stackVars: {},
 } as const satisfies Partial<Record<keyof DropstackConfig, unknown>>;
 
-/** The keys this project reads: every key with a default, and stackVars, which has none. */
-export const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULTS), "stackVars"];
+/** The keys this project reads: every one has a default. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(DEFAULTS);
 
 /**
  * Raw stack config as the Pulumi engine hands it over: each key's value as a string (objects and
@@ -166,7 +167,7 @@ export function parseConfig(
     monitoring: bool("monitoring"),
     readinessTimeoutMinutes: int("readinessTimeoutMinutes", 1, 120, "minutes"),
     stackfile: text("stackfile", /\S/, "is not a file path"),
-    stackVars: {},
+    stackVars: { ...DEFAULTS.stackVars },
     warnings: [],
   };
 
