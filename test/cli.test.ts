@@ -54,7 +54,7 @@ test("an unknown command prints the usage", async () => {
 });
 
 describe("dropstack validate", () => {
-  const seed = path.join(__dirname, "..", "..", "shared", "seed-stackfile.yml");
+  const seed = path.join(__dirname, "fixtures", "seed-stackfile.yml");
 
   test("explains the seed's markers and exits 1 while USERNAME has no value", async () => {
     const { code, out, err } = await cli("validate", seed);

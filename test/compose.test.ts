@@ -12,7 +12,7 @@ const FIXTURES: [string, Record<string, string>][] = [
   ["stacks/datascience.yml", {}],
   ["test/fixtures/multi.yml", {}],
   ["test/fixtures/every-key.yml", {}],
-  ["../shared/seed-stackfile.yml", { USERNAME: "alice" }],
+  ["test/fixtures/seed-stackfile.yml", { USERNAME: "alice" }],
 ];
 
 function exportOf(

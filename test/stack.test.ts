@@ -164,10 +164,12 @@ describe("changing the services", () => {
 });
 
 describe("the seed Stackfile", () => {
+  const SEED = path.join(ROOT, "test", "fixtures", "seed-stackfile.yml");
+
   test("deploys with USERNAME from stackVars and a generated PASSWORD", async () => {
     const run = await runProgram({
       config: {
-        "dropstack:stackfile": path.join(ROOT, "..", "shared", "seed-stackfile.yml"),
+        "dropstack:stackfile": SEED,
         "dropstack:stackVars": JSON.stringify({ USERNAME: "alice" }),
       },
     });
@@ -192,14 +194,14 @@ describe("the seed Stackfile", () => {
 
   test("fails before creating anything when USERNAME is missing", async () => {
     const failure = runProgram({
-      config: { "dropstack:stackfile": path.join(ROOT, "..", "shared", "seed-stackfile.yml") },
+      config: { "dropstack:stackfile": SEED },
     });
     await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
     await expect(failure).rejects.toThrow(
       "1 error in " +
-        path.join(ROOT, "..", "shared", "seed-stackfile.yml") +
+        SEED +
         ":\n  " +
-        path.join(ROOT, "..", "shared", "seed-stackfile.yml") +
+        SEED +
         ":4:10: no value for ${USERNAME}; set it with `npx pulumi config set --path stackVars.USERNAME <value>` " +
         "(add --secret for a secret). Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated",
     );

@@ -9,7 +9,7 @@ const FIXTURES = [
   "stacks/datascience.yml",
   "test/fixtures/multi.yml",
   "test/fixtures/every-key.yml",
-  "../shared/seed-stackfile.yml",
+  "test/fixtures/seed-stackfile.yml",
 ].map((f) => fs.readFileSync(path.join(ROOT, f), "utf8"));
 
 /** Parsing either succeeds or throws a StackfileError whose every diagnostic has a position. */
