@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npx dropstack …`: the project's command line, TypeScript loaded through register.js.
+// `npx dropstack …`: the project's command line. TypeScript is loaded by ts-node with the options
+// in tsconfig.json (transpile-only, through SWC), as Pulumi's runtime loads the program.
 "use strict";
-require("./register");
+const path = require("path");
+require("ts-node").register({ project: path.join(__dirname, "..", "tsconfig.json") });
 require("../cli/main")
   .main(process.argv.slice(2))
   .then(

@@ -1,0 +1,65 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROOT } from "./harness";
+import { spawnSync } from "child_process";
+import { run } from "./tools";
+
+// Pulumi's Node.js runtime (cmd/run/run.js in @pulumi/pulumi) registers the project's ts-node
+// with `project: tsconfig.json` when Pulumi.yaml leaves `typescript` on; ts-node then takes its
+// own options from tsconfig.json's "ts-node" section.
+const RUNTIME_REGISTER =
+  `require(${JSON.stringify(require.resolve("ts-node"))}).register({ project: ${JSON.stringify(path.join(ROOT, "tsconfig.json"))}, ` +
+  "compiler: 'typescript', compilerOptions: {} });";
+
+describe("how the program is loaded", () => {
+  test("Pulumi's runtime loads index.ts itself, through ts-node", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    expect(project.runtime.options.typescript).toBe(true);
+    expect(project.main).toBeUndefined();
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    expect(pkg.main).toBe("index.ts");
+  });
+
+  test("ts-node transpiles only, through SWC, and the program is the function Pulumi awaits", () => {
+    const probe =
+      RUNTIME_REGISTER +
+      `const program = require(${JSON.stringify(path.join(ROOT, "index.ts"))});` +
+      "const loaded = (name) => Object.keys(require.cache).some((k) => k.includes(name));" +
+      "console.log(typeof program, program.constructor.name, loaded('@swc/core'), " +
+      "loaded('typescript/lib/typescript.js'));";
+    // The nodejs runtime calls an exported function and awaits it for the stack's outputs; the
+    // TypeScript compiler is loaded only for its config reader, never to check types.
+    expect(run(process.execPath, ["-e", probe]).output).toMatch(
+      /^function AsyncFunction true (true|false)\n$/,
+    );
+  });
+
+  test("stack traces keep the TypeScript source's line numbers", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-loader-"));
+    const file = path.join(dir, "throws.ts");
+    fs.writeFileSync(
+      file,
+      "const x: number = 1;\n\nexport function boom(): never {\n  throw new Error(`boom ${x}`);\n}\n",
+    );
+    try {
+      const result = run(process.execPath, [
+        "-e",
+        RUNTIME_REGISTER + `require(${JSON.stringify(file)}).boom()`,
+      ]);
+      expect(result.output).toContain(`${file}:4:`);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  test("npx dropstack starts through ts-node from any working folder", () => {
+    const result = spawnSync(process.execPath, [path.join(ROOT, "bin", "dropstack.js"), "--help"], {
+      cwd: os.tmpdir(),
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("usage: dropstack");
+  });
+});
