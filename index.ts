@@ -13,6 +13,7 @@ import * as path from "path";
 import { Node, PUBLIC_PORTS, Stack } from "./components";
 import { DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
+import { nodeVersionProblem } from "./node-version";
 import {
   checkBuilds,
   formatDiagnostic,
@@ -22,6 +23,8 @@ import {
 } from "./stackfile";
 
 export = async () => {
+  const tooOld = nodeVersionProblem();
+  if (tooOld !== undefined) throw new pulumi.RunError(tooOld);
   const config = loadConfig();
   config.warnings.forEach((w) => pulumi.log.warn(w));
   const stack = pulumi.getStack();

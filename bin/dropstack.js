@@ -4,6 +4,11 @@
 "use strict";
 const path = require("path");
 require("ts-node").register({ project: path.join(__dirname, "..", "tsconfig.json") });
+const problem = require("../node-version").nodeVersionProblem();
+if (problem !== undefined) {
+  process.stderr.write(`dropstack: ${problem}\n`);
+  process.exit(2);
+}
 require("../cli/main")
   .main(process.argv.slice(2))
   .then(
