@@ -4,10 +4,11 @@ import * as fs from "fs";
 import { renderUserData } from "../cloud-init";
 import {
   checkBuilds,
+  composeEnvFile,
+  exportCompose,
   formatDiagnostic,
   parseStackfile,
   StackfileError,
-  toCompose,
 } from "../stackfile";
 import type { Diagnostic, ParseResult } from "../stackfile";
 import { resourcePrefix, tagFor } from "../naming";
@@ -25,8 +26,10 @@ commands:
                               check a Stackfile: every error and warning with its position,
                               and that each build's context and Dockerfile exist;
                               exit status 1 when there are errors
-  compose FILE [--stack NAME] [--var NAME=VALUE ...]
-                              print the equivalent docker-compose.yml, to run the stack locally
+  compose FILE [--stack NAME] [--var NAME=VALUE ...] [--output FILE]
+                              print the equivalent docker-compose.yml, to run the stack locally;
+                              with --output, write it there (build paths relative to it) and a
+                              .env beside it listing the variables to fill in
   cloud-init [--stack NAME]   print the user_data the stack's node would get (default stack: dev)
 
 Variables come from --var, then from the stack's stackVars (--stack). Unset ones ending in
@@ -89,17 +92,17 @@ const STACKFILE_OPTIONS = {
   stack: { type: "string" },
   var: { type: "string", multiple: true },
 } as const;
+const COMPOSE_OPTIONS = { ...STACKFILE_OPTIONS, output: { type: "string" } } as const;
 
 /** Parses the Stackfile named on the command line; reports problems and returns undefined. */
 async function parseFromArgs(
   args: string[],
   err: NodeJS.WritableStream,
+  options: typeof STACKFILE_OPTIONS | typeof COMPOSE_OPTIONS = STACKFILE_OPTIONS,
 ): Promise<ParseResult | undefined> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: STACKFILE_OPTIONS,
-    allowPositionals: true,
-  });
+  const parsed = parseArgs({ args, options, allowPositionals: true });
+  const values = parsed.values as { stack?: string; var?: string[] };
+  const positionals = parsed.positionals;
   if (positionals.length !== 1)
     throw new CliError(`expected one Stackfile, got ${positionals.length}\n${USAGE}`);
   const file = positionals[0];
@@ -161,8 +164,39 @@ async function compose(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const result = await parseFromArgs(args, err);
+  const result = await parseFromArgs(args, err, COMPOSE_OPTIONS);
   if (!result) return 1;
-  out.write(toCompose(result.spec));
+  const output = parseArgs({ args, options: COMPOSE_OPTIONS, allowPositionals: true }).values
+    .output;
+  if (output === undefined) {
+    out.write(exportCompose(result.spec).compose);
+    return 0;
+  }
+  if (fs.existsSync(output) && fs.statSync(output).isDirectory())
+    throw new CliError(
+      `--output ${output}: is a folder; name the file to write, e.g. ${path.join(output, "docker-compose.yml")}`,
+    );
+  const dir = path.dirname(output);
+  fs.mkdirSync(dir, { recursive: true });
+  const { compose, variables } = exportCompose(result.spec, { outputDir: dir });
+  fs.writeFileSync(output, compose);
+  out.write(`wrote ${output}\n`);
+  if (variables.length === 0) return 0;
+  // Never overwrite a .env: it may hold values the user filled in.
+  const env = path.join(dir, ".env");
+  if (!fs.existsSync(env)) {
+    fs.writeFileSync(env, composeEnvFile(result.spec.file, variables), { mode: 0o600 });
+    out.write(`wrote ${env}: fill in ${variables.join(", ")}\n`);
+    return 0;
+  }
+  const has = new Set(
+    fs
+      .readFileSync(env, "utf8")
+      .split("\n")
+      .map((line) => line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/)?.[1]),
+  );
+  const lacking = variables.filter((v) => !has.has(v));
+  if (lacking.length > 0)
+    err.write(`dropstack: ${env} exists and was left as it is; add ${lacking.join(", ")} to it\n`);
   return 0;
 }

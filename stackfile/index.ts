@@ -1,7 +1,8 @@
 export { formatDiagnostic, StackfileError } from "./errors";
 export { dependencies, startOrder } from "./graph";
 export { interpolate } from "./interpolate";
-export { toCompose } from "./compose";
+export { composeEnvFile, exportCompose, toCompose } from "./compose";
+export type { ComposeOptions } from "./compose";
 export { aliasesOf, linkEnvironment } from "./links";
 export {
   parseBytes,

@@ -115,6 +115,60 @@ describe("dropstack compose", () => {
     expect(compose.services.mongo.ports).toBeUndefined();
   });
 
+  test("--output writes the file with build paths relative to it, and a .env to fill in", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+    const file = path.join(dir, "run", "docker-compose.yml");
+    const { code, out, err } = await cli("compose", "stacks/datascience.yml", "--output", file);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(out).toBe(
+      `wrote ${file}\nwrote ${path.join(dir, "run", ".env")}: fill in MONGO_PASSWORD, PASSWORD\n`,
+    );
+    const context = YAML.parse(fs.readFileSync(file, "utf8")).services.datascience.build.context;
+    expect(path.resolve(dir, "run", context)).toBe(path.resolve("images", "datascience"));
+    expect(fs.readFileSync(path.join(dir, "run", ".env"), "utf8")).toBe(
+      "# Values for the compose file made by `dropstack compose stacks/datascience.yml`; docker compose reads\n" +
+        "# this file from its folder. Fill in each value (keep this file out of version control).\n" +
+        "MONGO_PASSWORD=\nPASSWORD=\n",
+    );
+    expect(fs.statSync(path.join(dir, "run", ".env")).mode & 0o777).toBe(0o600);
+  });
+
+  testWithTool("docker-compose")(
+    "docker-compose reads the --output file and its .env from their folder",
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+      const file = path.join(dir, "docker-compose.yml");
+      await cli("compose", "stacks/datascience.yml", "--output", file);
+      fs.writeFileSync(path.join(dir, ".env"), "PASSWORD=p1\nMONGO_PASSWORD=p2\n");
+      const { status, output } = run("docker-compose", ["-f", file, "config"]);
+      expect(status).toBe(0);
+      const config = YAML.parse(output);
+      expect(config.services.datascience.build.context).toBe(path.resolve("images", "datascience"));
+      expect(config.services.datascience.environment.PASSWORD).toBe("p1");
+    },
+  );
+
+  test("--output leaves an existing .env as it is and names what it lacks", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+    fs.writeFileSync(path.join(dir, ".env"), "PASSWORD=mine\n");
+    const file = path.join(dir, "docker-compose.yml");
+    const { code, err } = await cli("compose", "stacks/datascience.yml", "--output", file);
+    expect(code).toBe(0);
+    expect(err).toBe(
+      `dropstack: ${path.join(dir, ".env")} exists and was left as it is; add MONGO_PASSWORD to it\n`,
+    );
+    expect(fs.readFileSync(path.join(dir, ".env"), "utf8")).toBe("PASSWORD=mine\n");
+  });
+
+  test("--output naming a folder is an error that says what to write", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+    expect(await cli("compose", "stacks/datascience.yml", "--output", dir)).toEqual({
+      code: 2,
+      out: "",
+      err: `dropstack: --output ${dir}: is a folder; name the file to write, e.g. ${path.join(dir, "docker-compose.yml")}\n`,
+    });
+  });
+
   test("prints nothing to stdout and exits 1 for a bad Stackfile", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-")), "bad.yml");
     fs.writeFileSync(file, "web:\n  imgae: nginx\n");
