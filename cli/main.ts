@@ -107,6 +107,13 @@ async function parseFromArgs(
     throw new CliError(`expected one Stackfile, got ${positionals.length}\n${USAGE}`);
   const file = positionals[0];
   if (!fs.existsSync(file)) throw new CliError(`${file}: no such file`);
+  if (fs.statSync(file).isDirectory()) {
+    const yamls = fs.readdirSync(file).filter((f) => /\.ya?ml$/.test(f));
+    throw new CliError(
+      `${file} is a folder; name the Stackfile in it` +
+        (yamls.length > 0 ? `: ${yamls.map((f) => path.join(file, f)).join(", ")}` : ""),
+    );
+  }
   const vars: Record<string, string | { secret: true }> = {};
   if (values.stack !== undefined) {
     const { readStackConfig } = await stackConfig();

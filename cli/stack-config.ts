@@ -43,7 +43,7 @@ export function readStackConfigValues(
       `no ${path.basename(file)} here; stacks with a file: ${stacks.join(", ") || "none"}`,
     );
   }
-  const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+  const doc = readYaml(file) ?? {};
   const values: Record<string, string> = {};
   const secret = new Set<string>();
   for (const [key, value] of Object.entries<unknown>(doc.config ?? {})) {
@@ -97,7 +97,22 @@ interface Project {
 }
 
 function readProject(projectDir: string): Project {
-  return YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+  return readYaml(path.join(projectDir, "Pulumi.yaml"));
+}
+
+/** A YAML file's value; a syntax error names the file, line and column. */
+function readYaml(file: string) {
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"), {
+    lineCounter,
+    prettyErrors: false,
+  });
+  const e = doc.errors[0];
+  if (e !== undefined) {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    throw new CliError(`${file}:${line}:${col}: ${e.message.split("\n")[0]}`);
+  }
+  return doc.toJS();
 }
 
 /** The project name from Pulumi.yaml: Pulumi prefixes the stack's resources with it. */

@@ -21,6 +21,9 @@ export function dependencies(service: ServiceSpec): string[] {
   ];
 }
 
+/** Docker Cloud's resource UUIDs, which its API resolved. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function checkGraph(services: ServiceSpec[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const names = new Set(services.map((s) => s.name));
@@ -36,8 +39,10 @@ export function checkGraph(services: ServiceSpec[]): GraphProblem[] {
           service: s.name,
           key,
           index,
-          message:
-            dot > 0
+          message: UUID.test(target)
+            ? `"${target}" is a Docker Cloud service UUID; Docker Cloud resolved it through its API, which is gone. ` +
+              `Link to the service by its name in this Stackfile instead: ${[...names].join(", ")}`
+            : dot > 0
               ? `"${target}" names service "${target.slice(0, dot)}" of another stack ("${target.slice(dot + 1)}"); ` +
                 "dropstack deploys one Stackfile per node, so put that service in this Stackfile"
               : `"${target}" is not a service in this Stackfile; services: ${[...names].join(", ")}`,

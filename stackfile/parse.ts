@@ -70,6 +70,8 @@ export function parseStackfile(
     uniqueKeys: true,
     prettyErrors: false,
     logLevel: "error",
+    // `<<: *anchor` merge keys, which Docker Cloud's YAML 1.1 parser read and Compose files use.
+    merge: true,
   });
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
@@ -87,7 +89,7 @@ export function parseStackfile(
     const { line, col } = lineCounter.linePos(e.pos[0]);
     let message =
       e.code === "DUPLICATE_KEY"
-        ? "duplicate key: a later value would silently replace this one"
+        ? `${duplicateKeyAt(doc, e.pos[0])}: a later value would silently replace the first`
         : e.message.split("\n")[0];
     // `[A=${X}]`: braces end a flow collection in YAML, so ${...} there needs quotes.
     const lineText = text.split("\n")[line - 1] ?? "";
@@ -103,11 +105,26 @@ export function parseStackfile(
     error(root, "a Stackfile is a map of service names to services, like `web: { image: nginx }`");
     throw new StackfileError(errors);
   }
+  const composeKey = root.items.find(
+    (p) =>
+      (YAML.isScalar(p.key) && p.key.value === "services" && YAML.isMap(p.value)) ||
+      (YAML.isScalar(p.key) && p.key.value === "version" && YAML.isScalar(p.value)),
+  );
+  if (composeKey !== undefined) {
+    error(
+      composeKey,
+      "this is a Compose file (version: and services:), not a Stackfile; dropstack reads Docker Cloud's " +
+        "format, where each top-level key is a service. To convert: move each service under services: to " +
+        "the top level, drop version:, and turn top-level networks:, volumes: and secrets: into the " +
+        "services' own keys (see docs/stackfile.md)",
+    );
+    throw new StackfileError(errors);
+  }
 
   // Unknown keys first, with the nearest known one: the schema would only say "additional property".
   for (const pair of root.items) {
     if (!YAML.isMap(pair.value)) continue;
-    for (const item of pair.value.items) {
+    for (const item of serviceItems(pair.value, doc)) {
       const key = String((item.key as YAML.Scalar).value);
       if (!SERVICE_KEYS.includes(key)) {
         const hint = nearest(key, SERVICE_KEYS);
@@ -167,6 +184,20 @@ export function parseStackfile(
         `\`npx pulumi config set --path stackVars.${names[0]} <value>\` (add --secret for a secret). ` +
         `Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated`,
     );
+  }
+
+  // Docker Cloud's YAML 1.1 parser read yes/no/on/off as booleans; YAML 1.2 reads strings.
+  for (const pair of root.items) {
+    if (!YAML.isMap(pair.value)) continue;
+    for (const item of pair.value.items) {
+      const key = YAML.isScalar(item.key) ? String(item.key.value) : "";
+      // Only plain scalars: YAML 1.1 read a quoted "yes" as a string too.
+      if (!BOOLEAN_KEYS.has(key) || !YAML.isScalar(item.value) || item.value.type !== "PLAIN")
+        continue;
+      const word = item.value.value;
+      if (typeof word === "string" && word.toLowerCase() in YAML_11_BOOLEANS)
+        item.value.value = YAML_11_BOOLEANS[word.toLowerCase()];
+    }
   }
 
   let value: Record<string, Record<string, unknown>>;
@@ -238,6 +269,54 @@ export function parseStackfile(
   };
 }
 
+/** Keys whose schema type is boolean. */
+const BOOLEAN_KEYS = new Set(
+  Object.entries(schema.definitions.service.properties as Record<string, { type?: unknown }>)
+    .filter(([, p]) => p.type === "boolean")
+    .map(([k]) => k),
+);
+const YAML_11_BOOLEANS: Record<string, boolean> = { yes: true, on: true, no: false, off: false };
+
+/** A service's own keys, and the keys a `<<: *anchor` merge brings in. */
+function serviceItems(service: YAML.YAMLMap, doc: YAML.Document): YAML.Pair[] {
+  return service.items.flatMap((item) => {
+    if (!isMergeKey(item.key)) return [item];
+    const sources = YAML.isSeq(item.value) ? item.value.items : [item.value];
+    return sources.flatMap((source) => {
+      const target = YAML.isAlias(source) ? source.resolve(doc) : source;
+      return YAML.isMap(target) ? (target.items as YAML.Pair[]) : [];
+    });
+  });
+}
+
+/** `<<`, which the yaml library reads as a symbol when merge keys are on. */
+function isMergeKey(key: unknown): boolean {
+  return (
+    YAML.isScalar(key) &&
+    (key.value === "<<" || (typeof key.value === "symbol" && key.value.description === "<<"))
+  );
+}
+
+/** What a duplicate key at `offset` is: the key, and the service it is in. */
+function duplicateKeyAt(doc: YAML.Document, offset: number): string {
+  let found = "duplicate key";
+  YAML.visit(doc, {
+    Pair(_, pair, path) {
+      const key = pair.key as YAML.Node | null;
+      if (!YAML.isScalar(key) || key.range?.[0] !== offset) return;
+      const parents = path.filter(YAML.isPair) as YAML.Pair[];
+      const service =
+        parents[0] && YAML.isScalar(parents[0].key) ? parents[0].key.value : undefined;
+      found =
+        service === undefined
+          ? `duplicate service "${String(key.value)}"`
+          : `duplicate key "${String(key.value)}" in service "${String(service)}"`;
+      return YAML.visit.BREAK;
+    },
+  });
+  return found;
+}
+
 /** The key of `key` in a service: where a problem with the whole key is reported. */
 function keyOf(service: YAML.YAMLMap, key: string): YAML.Node | undefined {
   return service.items.find((p) => (p.key as YAML.Scalar).value === key)?.key as
@@ -278,6 +357,8 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
       const eq = item.indexOf("=");
       if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
       else if (eq === 0) report.itemError(key, i, `"${item}" has no name before "="`);
+      // Docker and Compose take a bare label as one with an empty value.
+      else if (key === "labels") out[item] = "";
       else
         report.itemError(
           key,

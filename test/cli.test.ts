@@ -103,6 +103,14 @@ describe("dropstack validate", () => {
       err: "dropstack: nope.yml: no such file\n",
     });
   });
+
+  test("a folder as the file names the Stackfiles in it", async () => {
+    expect(await cli("validate", "stacks")).toEqual({
+      code: 2,
+      out: "",
+      err: `dropstack: stacks is a folder; name the Stackfile in it: ${path.join("stacks", "datascience.yml")}\n`,
+    });
+  });
 });
 
 describe("dropstack compose", () => {

@@ -56,3 +56,10 @@ describe("reading a stack's config as the Pulumi engine hands it over", () => {
     expect(values).toEqual({ "aws:region": "eu-west-1" });
   });
 });
+
+test("a YAML error in a stack's file names the file, line and column", () => {
+  const dir = project({ broken: "config:\n  dropstack:size: [s-1vcpu\n" });
+  expect(() => readStackConfigValues(dir, "broken")).toThrow(
+    `${path.join(dir, "Pulumi.broken.yaml")}:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+  );
+});

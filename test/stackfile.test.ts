@@ -341,7 +341,7 @@ describe("errors", () => {
     [`a:\n  image: x\n  frobnicate: 1\n`, 'stack.yml:3:3: unknown key "frobnicate" in service "a"'],
     [
       `a:\n  image: x\na:\n  image: y\n`,
-      "stack.yml:3:1: duplicate key: a later value would silently replace this one",
+      'stack.yml:3:1: duplicate service "a": a later value would silently replace the first',
     ],
     [`a:\n  command: x\n`, 'stack.yml:1:1: service "a" needs an image (or a build)'],
     [

@@ -1,0 +1,91 @@
+// Defects found by replaying public Stackfiles: each class with its exact message or value.
+import { parseStackfile, StackfileError, toCompose } from "../stackfile";
+import * as YAML from "yaml";
+
+function errorsOf(text: string): string[] {
+  try {
+    parseStackfile(text, "s.yml");
+  } catch (e) {
+    if (e instanceof StackfileError)
+      return e.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`);
+    throw e;
+  }
+  return [];
+}
+
+describe("Stackfiles written for other tools or Docker Cloud's API", () => {
+  test("a Compose v2/v3 file is recognised and the conversion explained", () => {
+    expect(errorsOf('version: "3"\nservices:\n  web:\n    image: nginx\n')).toEqual([
+      "1:1: this is a Compose file (version: and services:), not a Stackfile; dropstack reads Docker Cloud's " +
+        "format, where each top-level key is a service. To convert: move each service under services: to " +
+        "the top level, drop version:, and turn top-level networks:, volumes: and secrets: into the " +
+        "services' own keys (see docs/stackfile.md)",
+    ]);
+    expect(errorsOf("services:\n  web:\n    image: nginx\n")[0]).toMatch(
+      /^1:1: this is a Compose file/,
+    );
+  });
+
+  test("a link to a Docker Cloud UUID says what it was and what to write instead", () => {
+    expect(
+      errorsOf(
+        'web:\n  image: x\n  links: ["0c2c5b8d-1a2b-4c3d-9e8f-0123456789ab"]\ndb:\n  image: y\n',
+      ),
+    ).toEqual([
+      '3:11: "0c2c5b8d-1a2b-4c3d-9e8f-0123456789ab" is a Docker Cloud service UUID; Docker Cloud resolved ' +
+        "it through its API, which is gone. Link to the service by its name in this Stackfile instead: web, db",
+    ]);
+  });
+});
+
+describe("YAML as Docker Cloud's YAML 1.1 parser read it", () => {
+  test("merge keys bring an anchored service's keys in", () => {
+    const { spec } = parseStackfile(
+      "base: &base\n  image: x\n  environment: [A=1]\nweb:\n  <<: *base\n  ports: ['80:80']\n",
+      "s.yml",
+    );
+    expect(spec.services[1]).toMatchObject({ name: "web", image: "x", environment: { A: "1" } });
+  });
+
+  test("a merged-in unknown key is reported with the nearest known one", () => {
+    expect(errorsOf("base: &base\n  imgae: x\nweb:\n  <<: *base\n  image: y\n")).toEqual([
+      '2:3: unknown key "imgae" in service "base"; did you mean "image"?',
+      '2:3: unknown key "imgae" in service "web"; did you mean "image"?',
+      '1:1: service "base" needs an image (or a build)',
+    ]);
+  });
+
+  test("yes, no, on and off are booleans where the key is one, and the export writes true/false", () => {
+    const { spec } = parseStackfile(
+      "web:\n  image: x\n  tty: yes\n  stdin_open: On\n  privileged: no\n  read_only: off\n",
+      "s.yml",
+    );
+    expect(spec.services[0]).toMatchObject({
+      tty: true,
+      stdinOpen: true,
+      privileged: false,
+      readOnly: false,
+    });
+    expect(YAML.parse(toCompose(spec)).services.web).toMatchObject({
+      tty: true,
+      stdin_open: true,
+      privileged: false,
+      read_only: false,
+    });
+  });
+
+  test("a bare label is a label with an empty value, as Docker and Compose take it", () => {
+    const { spec } = parseStackfile(
+      "web:\n  image: x\n  labels: [com.example.flag, a=b]\n",
+      "s.yml",
+    );
+    expect(spec.services[0].labels).toEqual({ "com.example.flag": "", a: "b" });
+  });
+
+  test("a duplicate key names the key and its service; a duplicate service names it", () => {
+    expect(errorsOf("web:\n  image: x\n  image: y\ndb:\n  image: z\nweb:\n  image: q\n")).toEqual([
+      '3:3: duplicate key "image" in service "web": a later value would silently replace the first',
+      '6:1: duplicate service "web": a later value would silently replace the first',
+    ]);
+  });
+});
