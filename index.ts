@@ -10,10 +10,11 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { Node, PUBLIC_PORTS, Stack } from "./components";
+import { Node, Stack } from "./components";
 import { DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
 import { nodeVersionProblem } from "./node-version";
+import { stackWarnings, webPort } from "./stack-warnings";
 import {
   checkBuilds,
   formatDiagnostic,
@@ -26,7 +27,6 @@ export = async () => {
   const tooOld = nodeVersionProblem();
   if (tooOld !== undefined) throw new pulumi.RunError(tooOld);
   const config = loadConfig();
-  config.warnings.forEach((w) => pulumi.log.warn(w));
   const stack = pulumi.getStack();
   const prefix = resourcePrefix(pulumi.getProject(), stack);
   // Relative to the project folder whatever folder the program runs in.
@@ -35,6 +35,7 @@ export = async () => {
     tagFor(stack),
     "dropstack",
   ]);
+  stackWarnings(config, spec).forEach((w) => pulumi.log.warn(w));
   const buildProblems = checkBuilds(spec, path.dirname(stackfile), __dirname);
   if (buildProblems.length > 0) {
     throw new pulumi.RunError(
@@ -93,7 +94,6 @@ export = async () => {
   );
 
   const web = webPort(spec, config.target);
-  if (config.target === "digitalocean") warnAboutClosedPorts(spec);
   const url =
     web === undefined
       ? undefined
@@ -151,33 +151,6 @@ async function dropletSize(slug: string) {
     );
   }
   return sizes[0];
-}
-
-/**
- * The published host port a person opens in a browser: 80 when published; locally, else the
- * first fixed TCP port. On a node only 80 counts: the cloud firewall closes every other port.
- */
-function webPort(s: StackSpec, target: DropstackConfig["target"]): number | undefined {
-  const ports = s.services
-    .flatMap((svc) => svc.ports)
-    .filter((p) => p.protocol === "tcp" && p.host !== undefined);
-  if (ports.some((p) => p.host === 80)) return 80;
-  return target === "local" ? ports[0]?.host : undefined;
-}
-
-/** Published ports the node's cloud firewall keeps closed (it opens 22, 80 and 443 only). */
-function warnAboutClosedPorts(s: StackSpec): void {
-  for (const svc of s.services) {
-    for (const p of svc.ports) {
-      if (p.host !== undefined && p.protocol === "tcp" && PUBLIC_PORTS.includes(String(p.host)))
-        continue;
-      pulumi.log.warn(
-        `service "${svc.name}" publishes ${p.host ?? "an ephemeral port"}:${p.container}/${p.protocol}, but the ` +
-          "node's cloud firewall opens only 80 and 443 to the world: reach it through an SSH tunnel " +
-          `(sshCommand plus -L <local port>:localhost:<port>), or publish it on 80`,
-      );
-    }
-  }
 }
 
 /** Parses the Stackfile at `file`; messages name it as the user wrote it, `shown`. */

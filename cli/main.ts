@@ -11,7 +11,9 @@ import {
   StackfileError,
 } from "../stackfile";
 import type { Diagnostic, ParseResult } from "../stackfile";
+import type { DropstackConfig } from "../config";
 import { resourcePrefix, tagFor } from "../naming";
+import { stackWarnings } from "../stack-warnings";
 import { CliError } from "./errors";
 
 // Reading a stack's config loads the Pulumi SDK (half a second): only commands that need it do.
@@ -22,10 +24,11 @@ const PROJECT_DIR = path.join(__dirname, "..");
 const USAGE = `usage: dropstack <command> [options]
 
 commands:
-  validate FILE [--stack NAME] [--var NAME=VALUE ...]
+  validate [FILE] [--stack NAME] [--var NAME=VALUE ...]
                               check a Stackfile: every error and warning with its position,
-                              and that each build's context and Dockerfile exist;
-                              exit status 1 when there are errors
+                              and that each build's context and Dockerfile exist; with --stack,
+                              also what pulumi up on that stack warns about (FILE defaults to
+                              the stack's stackfile); exit status 1 when there are errors
   compose FILE [--stack NAME] [--var NAME=VALUE ...] [--output FILE]
                               print the equivalent docker-compose.yml, to run the stack locally;
                               with --output, write it there (build paths relative to it) and a
@@ -99,13 +102,20 @@ async function parseFromArgs(
   args: string[],
   err: NodeJS.WritableStream,
   options: typeof STACKFILE_OPTIONS | typeof COMPOSE_OPTIONS = STACKFILE_OPTIONS,
-): Promise<ParseResult | undefined> {
+): Promise<{ result?: ParseResult; config?: DropstackConfig }> {
   const parsed = parseArgs({ args, options, allowPositionals: true });
   const values = parsed.values as { stack?: string; var?: string[] };
   const positionals = parsed.positionals;
-  if (positionals.length !== 1)
+  const config =
+    values.stack === undefined
+      ? undefined
+      : (await stackConfig()).readStackConfig(PROJECT_DIR, values.stack);
+  if (positionals.length > 1 || (positionals.length === 0 && config === undefined))
     throw new CliError(`expected one Stackfile, got ${positionals.length}\n${USAGE}`);
-  const file = positionals[0];
+  // Without a file, the stack's own Stackfile, which is relative to the project folder.
+  const file =
+    positionals[0] ??
+    (path.relative(process.cwd(), path.resolve(PROJECT_DIR, config!.stackfile)) || ".");
   if (!fs.existsSync(file)) throw new CliError(`${file}: no such file`);
   if (fs.statSync(file).isDirectory()) {
     const yamls = fs.readdirSync(file).filter((f) => /\.ya?ml$/.test(f));
@@ -115,11 +125,8 @@ async function parseFromArgs(
     );
   }
   const vars: Record<string, string | { secret: true }> = {};
-  if (values.stack !== undefined) {
-    const { readStackConfig } = await stackConfig();
-    for (const [k, v] of Object.entries(readStackConfig(PROJECT_DIR, values.stack).stackVars)) {
-      vars[k] = typeof v === "string" && v !== "[secret]" ? v : { secret: true };
-    }
+  for (const [k, v] of Object.entries(config?.stackVars ?? {})) {
+    vars[k] = typeof v === "string" && v !== "[secret]" ? v : { secret: true };
   }
   for (const assignment of values.var ?? []) {
     const eq = assignment.indexOf("=");
@@ -135,10 +142,13 @@ async function parseFromArgs(
     if (!(e instanceof StackfileError)) throw e;
     report(err, "error", e.diagnostics);
     report(err, "warning", e.warnings);
-    return undefined;
+    return { config };
   }
   report(err, "warning", result.warnings);
-  return result;
+  // What `pulumi up` on that stack would warn about, from the same function.
+  if (config !== undefined)
+    for (const w of stackWarnings(config, result.spec)) err.write(`warning: ${w}\n`);
+  return { result, config };
 }
 
 function report(err: NodeJS.WritableStream, kind: string, diagnostics: Diagnostic[]): void {
@@ -152,7 +162,7 @@ async function validate(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const result = await parseFromArgs(args, err);
+  const { result } = await parseFromArgs(args, err);
   if (!result) return 1;
   const { spec } = result;
   const buildProblems = checkBuilds(spec, path.dirname(spec.file), process.cwd());
@@ -171,7 +181,7 @@ async function compose(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const result = await parseFromArgs(args, err, COMPOSE_OPTIONS);
+  const { result } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
   if (!result) return 1;
   const output = parseArgs({ args, options: COMPOSE_OPTIONS, allowPositionals: true }).values
     .output;

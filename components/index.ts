@@ -1,4 +1,4 @@
-export { Node, PUBLIC_PORTS, knownHostsLine, shellQuote, sshOptions, writeSshFiles } from "./node";
+export { Node, knownHostsLine, shellQuote, sshOptions, writeSshFiles } from "./node";
 export type { NodeArgs } from "./node";
 export { Service } from "./service";
 export type { ServiceArgs } from "./service";

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DATA_MOUNT, renderUserData } from "../cloud-init";
 import { DEFAULTS } from "../config";
+import { PUBLIC_PORTS } from "../stack-warnings";
 
 export interface NodeArgs {
   /** DigitalOcean region slug. @default "nyc3" */
@@ -46,9 +47,6 @@ export interface NodeArgs {
   /** Base for DigitalOcean names (droplet, volume, key, firewall): lowercase, digits, dashes. */
   resourcePrefix: string;
 }
-
-/** The ports the cloud firewall opens to the world; SSH is opened to `sshSourceCidrs` only. */
-export const PUBLIC_PORTS = ["80", "443"];
 
 // Relative to the project folder, where Pulumi runs commands: an absolute path would differ
 // between machines and re-run the readiness step for nothing.

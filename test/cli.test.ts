@@ -96,6 +96,19 @@ describe("dropstack validate", () => {
     });
   });
 
+  test("--stack without a file checks the stack's own Stackfile and shows up's warnings", async () => {
+    const { code, out, err } = await cli("validate", "--stack", "prod");
+    expect(code).toBe(0);
+    expect(out).toBe(
+      `${path.join("stacks", "datascience.yml")}: valid, 2 services; generated at deploy: PASSWORD, MONGO_PASSWORD\n`,
+    );
+    expect(err).toBe(
+      "warning: dropstack:sshSourceCidrs: 203.0.113.0/24 is an example network reserved for documentation, " +
+        "which no machine is in: SSH to the node, and with it the deploy, will time out. Replace it with the " +
+        "networks you work from, such as your public address followed by /32\n",
+    );
+  });
+
   test("says so when the file does not exist", async () => {
     expect(await cli("validate", "nope.yml")).toEqual({
       code: 2,
