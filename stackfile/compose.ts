@@ -56,7 +56,9 @@ export function exportCompose(
         " (on a node dropstack generates or reads them from stackVars).\n"
       : "");
   return {
-    compose: header + YAML.stringify(doc, { lineWidth: 0, nullStr: "" }),
+    // Written as YAML 1.1, which docker-compose (and Docker Cloud) read: every string that 1.1
+    // would take for a boolean, number or time (no, on, 1:30, 0777) is quoted.
+    compose: header + YAML.stringify(doc, { version: "1.1", lineWidth: 0, nullStr: "" }),
     variables: [...secrets].sort(),
   };
 }

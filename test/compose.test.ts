@@ -87,3 +87,26 @@ test("the export keeps ports, expose, links, volumes and literal dollars", () =>
   expect(compose.services.db.volumes).toEqual(["db-data:/var/lib/db"]);
   expect(compose.volumes).toEqual({ "db-data": null });
 });
+
+testWithTool("docker-compose")(
+  "values YAML 1.1 reads as booleans, numbers or times reach docker-compose as written",
+  () => {
+    const { spec } = parseStackfile(
+      "cache:\n  image: redis\n  command: redis-server --appendonly yes\n" +
+        "  environment: [AUTH=no, WINDOW=1:30, MODE=0777, FLAG=On]\n",
+      "s.yml",
+    );
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-compose-")), "c.yml");
+    fs.writeFileSync(out, toCompose(spec));
+    const result = run("docker-compose", ["-f", out, "config"]);
+    expect(result.status).toBe(0);
+    const cache = YAML.parse(result.output).services.cache;
+    expect(cache.command).toEqual(["redis-server", "--appendonly", "yes"]);
+    expect(cache.environment).toEqual({
+      AUTH: "no",
+      WINDOW: "1:30",
+      MODE: "0777",
+      FLAG: "On",
+    });
+  },
+);
