@@ -70,7 +70,16 @@ function composeService(
   context: (c: string) => string,
   volumes: Record<string, null>,
 ): Record<string, unknown> {
-  const aliases = aliasesOf(s, spec.services);
+  // Every host a link variable names must resolve under compose too: the link aliases, and the
+  // per-container names (`svc-1`, `alias-1`). Compose's replicas share their aliases, so with
+  // target_num_containers above 1, `svc-2` reaches any one of the service's containers.
+  const linkAliases = aliasesOf(s, spec.services);
+  const aliases = [
+    ...linkAliases,
+    ...[s.name, ...linkAliases].flatMap((a) =>
+      Array.from({ length: s.replicas }, (_, i) => `${a}-${i + 1}`),
+    ),
+  ];
   const environment = Object.fromEntries(
     Object.entries({ ...linkEnvironment(s, spec.services), ...s.environment }).map(([k, v]) => [
       k,
@@ -106,8 +115,7 @@ function composeService(
     ),
     volumes_from: nonEmpty(s.volumesFrom.map((v) => `${v.service}${v.readOnly ? ":ro" : ""}`)),
     depends_on: nonEmpty(dependencies(s)),
-    networks:
-      s.networkMode === "host" || aliases.length === 0 ? undefined : { default: { aliases } },
+    networks: s.networkMode === "host" ? undefined : { default: { aliases } },
     network_mode: s.networkMode === "host" ? "host" : undefined,
     restart: s.restart,
     deploy: s.replicas > 1 ? { replicas: s.replicas } : undefined,

@@ -83,7 +83,11 @@ test("the export keeps ports, expose, links, volumes and literal dollars", () =>
   expect(compose.services.web.environment.DATABASE_PORT_5432_TCP_ADDR).toBe("database");
   expect(compose.services.web.depends_on).toEqual(["db"]);
   expect(compose.services.db.expose).toEqual(["5432/tcp"]);
-  expect(compose.services.db.networks).toEqual({ default: { aliases: ["database"] } });
+  // Every host the link variables name resolves under compose too.
+  expect(compose.services.db.networks).toEqual({
+    default: { aliases: ["database", "db-1", "database-1"] },
+  });
+  expect(compose.services.web.environment.DATABASE_1_PORT_5432_TCP_ADDR).toBe("database-1");
   expect(compose.services.db.volumes).toEqual(["db-data:/var/lib/db"]);
   expect(compose.volumes).toEqual({ "db-data": null });
 });
