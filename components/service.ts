@@ -67,7 +67,9 @@ export class Service extends pulumi.ComponentResource {
           entrypoints: spec.entrypoint,
           networkMode: spec.networkMode === "host" ? "host" : undefined,
           networksAdvanced:
-            spec.networkMode === "host" ? undefined : [{ name: args.networkName, aliases }],
+            spec.networkMode === "host"
+              ? undefined
+              : [{ name: args.networkName, aliases, macAddress: spec.macAddress }],
           ports: spec.ports.map((p) => ({
             internal: p.container,
             external: p.host,

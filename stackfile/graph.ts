@@ -65,6 +65,19 @@ export function checkGraph(services: ServiceSpec[]): GraphProblem[] {
     });
   }
 
+  for (const s of services) {
+    if (s.macAddress === undefined) continue;
+    if (s.replicas > 1 || s.networkMode === "host")
+      problems.push({
+        service: s.name,
+        key: "mac_address",
+        message:
+          s.networkMode === "host"
+            ? "mac_address has no meaning with net: host, where the container shares the node's network"
+            : `mac_address is one address but target_num_containers is ${s.replicas}: containers on one network need different addresses`,
+      });
+  }
+
   const published = new Map<string, string>();
   for (const s of services) {
     for (const [index, p] of s.ports.entries()) {

@@ -355,6 +355,7 @@ describe("a Stackfile using every key", () => {
       stdinOpen: true,
       tty: true,
       privileged: false,
+      networksAdvanced: [expect.objectContaining({ macAddress: "02:42:ac:11:00:02" })],
       healthcheck: {
         tests: ["CMD", "true"],
         interval: "30s",

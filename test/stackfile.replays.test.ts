@@ -89,3 +89,16 @@ describe("YAML as Docker Cloud's YAML 1.1 parser read it", () => {
     ]);
   });
 });
+
+describe("keys checked on the deployed container", () => {
+  test("mac_address needs one container on the stack network", () => {
+    expect(
+      errorsOf("a:\n  image: x\n  mac_address: 02:42:ac:11:00:02\n  target_num_containers: 2\n"),
+    ).toEqual([
+      "3:3: mac_address is one address but target_num_containers is 2: containers on one network need different addresses",
+    ]);
+    expect(errorsOf("a:\n  image: x\n  mac_address: 02:42:ac:11:00:02\n  net: host\n")).toEqual([
+      "3:3: mac_address has no meaning with net: host, where the container shares the node's network",
+    ]);
+  });
+});
