@@ -520,7 +520,7 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
   if (raw.roles !== undefined) {
     report.error(
       "roles",
-      "roles gave a container a Docker Cloud API token; Docker Cloud's API is gone, so dropstack cannot honour it. Remove the key",
+      "roles gave a container a Docker Cloud API token, with which images such as dockercloud/haproxy found their backends through Docker Cloud's API; that API is gone, so dropstack cannot honour it. Remove the key: with links to its backends, dockercloud/haproxy works in link mode from the link variables",
     );
   }
   if (raw.external_links !== undefined) {

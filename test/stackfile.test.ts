@@ -400,7 +400,7 @@ describe("errors", () => {
     ],
     [
       `a:\n  image: x\n  roles: [global]\n`,
-      "stack.yml:3:3: roles gave a container a Docker Cloud API token; Docker Cloud's API is gone, so dropstack cannot honour it. Remove the key",
+      "stack.yml:3:3: roles gave a container a Docker Cloud API token, with which images such as dockercloud/haproxy found their backends through Docker Cloud's API; that API is gone, so dropstack cannot honour it. Remove the key: with links to its backends, dockercloud/haproxy works in link mode from the link variables",
     ],
     [
       `a:\n  image: x\n  external_links: [redis_1]\n`,
