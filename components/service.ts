@@ -128,7 +128,9 @@ export class Service extends pulumi.ComponentResource {
           readOnly: spec.readOnly,
           stdinOpen: spec.stdinOpen,
           tty: spec.tty,
-          mustRun: true,
+          // Pulumi keeps a container running unless its policy says to leave it stopped: a
+          // one-shot (restart: no) that exits would otherwise be recreated on every up.
+          mustRun: spec.restart !== "no",
         },
         {
           parent: this,

@@ -251,6 +251,11 @@ export function parseStackfile(
     );
   }
   if (errors.length > 0) throw new StackfileError(errors, warnings);
+  for (const [i, pair] of root.items.entries()) {
+    const raw = value[String((pair.key as YAML.Scalar).value)];
+    if (restartPolicy(raw) === undefined)
+      services[i].restart = defaultRestart(services[i], services);
+  }
 
   for (const problem of checkGraph(services)) {
     const servicePair = root.items.find((p) => (p.key as YAML.Scalar).value === problem.service)!;
@@ -496,7 +501,7 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
     else service.memswapLimit = bytes;
   }
 
-  service.restart = restartPolicy(raw);
+  service.restart = restartPolicy(raw) ?? "unless-stopped";
 
   if (raw.healthcheck !== undefined) {
     const h = raw.healthcheck as {
@@ -563,8 +568,10 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
   return service;
 }
 
-function restartPolicy(raw: Record<string, unknown>): RestartPolicy {
+/** The policy the service sets, or undefined when it sets none. */
+function restartPolicy(raw: Record<string, unknown>): RestartPolicy | undefined {
   const value = raw.restart ?? raw.autorestart;
+  if (value === undefined) return undefined;
   switch (typeof value === "string" ? value.toLowerCase().replace("_", "-") : value) {
     case "no":
     case "off":
@@ -575,9 +582,22 @@ function restartPolicy(raw: Record<string, unknown>): RestartPolicy {
     case "always":
       return "always";
     default:
-      // Docker Cloud's default was "no"; a rebooted node should bring the stack back.
       return "unless-stopped";
   }
+}
+
+/**
+ * An unset restart: Docker Cloud's default was "no", but a rebooted node should bring the stack
+ * back, so long-running services get `unless-stopped`. A data-only container (a volumes_from
+ * source that publishes and exposes nothing, like tianon/true) exits at once and would loop, so
+ * it keeps Docker Cloud's "no".
+ */
+function defaultRestart(service: ServiceSpec, services: ServiceSpec[]): RestartPolicy {
+  const dataOnly =
+    service.ports.length === 0 &&
+    service.expose.length === 0 &&
+    services.some((s) => s.volumesFrom.some((v) => v.service === service.name));
+  return dataOnly ? "no" : "unless-stopped";
 }
 
 /** Parses `H:C` or `C` (for expose, only `C`), each with an optional /tcp or /udp. */

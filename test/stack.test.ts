@@ -411,3 +411,30 @@ describe("bad input", () => {
     );
   });
 });
+
+describe("the Stackfile the real-engine test deploys", () => {
+  test("deploys under the mock engine: a one-shot data container is left to stop", async () => {
+    const run = await runProgram({
+      config: {
+        "dropstack:target": "local",
+        "dropstack:stackfile": path.join(ROOT, "test", "engine", "stack", "stack.yml"),
+      },
+    });
+    expect(run.find(CONTAINER, "stack-shared-1").inputs).toMatchObject({
+      restart: "no",
+      mustRun: false,
+    });
+    expect(run.find(CONTAINER, "stack-web-1").inputs).toMatchObject({
+      restart: "always",
+      mustRun: true,
+      volumes: [{ fromContainer: "dropstack-test-shared-1", readOnly: false }],
+    });
+    expect(
+      run
+        .all(CONTAINER)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(["stack-db-1", "stack-shared-1", "stack-web-1", "stack-worker-1", "stack-worker-2"]);
+    expect(run.outputs.url).toBe("http://localhost:18080/");
+  });
+});

@@ -102,3 +102,24 @@ describe("keys checked on the deployed container", () => {
     ]);
   });
 });
+
+describe("the restart policy of a service that sets none", () => {
+  const restartOf = (text: string) =>
+    Object.fromEntries(parseStackfile(text, "s.yml").spec.services.map((s) => [s.name, s.restart]));
+
+  test("long-running services come back after a reboot; a data-only container keeps Docker Cloud's no", () => {
+    expect(
+      restartOf(
+        "data:\n  image: tianon/true\n  volumes: [/shared]\n" +
+          "app:\n  image: x\n  volumes_from: [data]\n  expose: ['8000']\n" +
+          "worker:\n  image: y\n",
+      ),
+    ).toEqual({ data: "no", app: "unless-stopped", worker: "unless-stopped" });
+  });
+
+  test("a policy the Stackfile sets is kept, even on a volumes_from source", () => {
+    expect(
+      restartOf("data:\n  image: x\n  restart: always\napp:\n  image: y\n  volumes_from: [data]\n"),
+    ).toEqual({ data: "always", app: "unless-stopped" });
+  });
+});
