@@ -2,6 +2,7 @@
 // validated object, or fails with every problem at once, each naming the key, the bad value and
 // what is allowed.
 import * as pulumi from "@pulumi/pulumi";
+import { runError } from "./run-error";
 import { nearest } from "./stackfile/nearest";
 
 /** Where the stack's services run. */
@@ -248,7 +249,7 @@ export function parseConfig(
   }
 
   if (problems.length > 0) {
-    throw new pulumi.RunError(`Invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
+    throw runError(`Invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
   }
   return result;
 }

@@ -13,6 +13,7 @@ import * as path from "path";
 import { Node, Stack } from "./components";
 import { DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
+import { runError } from "./run-error";
 import { nodeVersionProblem } from "./node-version";
 import { stackWarnings, webPort } from "./stack-warnings";
 import {
@@ -25,7 +26,7 @@ import {
 
 export = async () => {
   const tooOld = nodeVersionProblem();
-  if (tooOld !== undefined) throw new pulumi.RunError(tooOld);
+  if (tooOld !== undefined) throw runError(tooOld);
   const config = loadConfig();
   const stack = pulumi.getStack();
   const prefix = resourcePrefix(pulumi.getProject(), stack);
@@ -38,9 +39,7 @@ export = async () => {
   stackWarnings(config, spec).forEach((w) => pulumi.log.warn(w));
   const buildProblems = checkBuilds(spec, path.dirname(stackfile), __dirname);
   if (buildProblems.length > 0) {
-    throw new pulumi.RunError(
-      `The Stackfile's builds cannot run:\n  - ${buildProblems.join("\n  - ")}`,
-    );
+    throw runError(`The Stackfile's builds cannot run:\n  - ${buildProblems.join("\n  - ")}`);
   }
   const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
 
@@ -145,7 +144,7 @@ function waitForApp(url: pulumi.Output<string>, deployed: Stack, config: Dropsta
 async function dropletSize(slug: string) {
   const { sizes } = await digitalocean.getSizes({ filters: [{ key: "slug", values: [slug] }] });
   if (sizes.length === 0) {
-    throw new pulumi.RunError(
+    throw runError(
       `dropstack:size: ${JSON.stringify(slug)} is not a size DigitalOcean offers; list them with ` +
         "`doctl compute size list` or see the control panel's Create Droplet page",
     );
@@ -161,7 +160,7 @@ function loadStackfile(
   tags: string[],
 ): StackSpec {
   if (!fs.existsSync(file)) {
-    throw new pulumi.RunError(
+    throw runError(
       `dropstack:stackfile: ${JSON.stringify(shown)} does not exist (paths are relative to the project folder)`,
     );
   }
@@ -178,7 +177,7 @@ function loadStackfile(
     warnings.forEach((w) => pulumi.log.warn(formatDiagnostic(w)));
     return spec;
   } catch (e) {
-    if (e instanceof StackfileError) throw new pulumi.RunError(e.message);
+    if (e instanceof StackfileError) throw runError(e.message);
     throw e;
   }
 }
