@@ -1,0 +1,144 @@
+// The real Pulumi engine for the end-to-end tests: the CLI and its Node.js language host, built
+// from their Go modules by scripts/engine/build.sh (cached by version), in a throwaway
+// PULUMI_HOME per run. Nothing reaches the network: automatic plugin download is off (unless
+// asked for), state is a local file backend, secrets use a fixed passphrase.
+import { spawn, spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface EnginePart {
+  part: string;
+  version: string;
+  dir: string;
+}
+
+export interface PulumiResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Why the engine cannot be built or found here, or undefined when it can. */
+export function engineMissing(): string | undefined {
+  if (spawnSync("go", ["version"]).status === 0) return undefined;
+  return "Go is not installed, and the engine is built from Go modules";
+}
+
+/** Builds what the cache lacks; returns where each part is. */
+export function buildEngine(): EnginePart[] {
+  const r = spawnSync("bash", [path.join(ROOT, "scripts", "engine", "build.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (r.status !== 0) throw new Error("scripts/engine/build.sh failed (its output is above)");
+  return r.stdout
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [part, version, dir] = line.split(" ");
+      return { part, version, dir };
+    });
+}
+
+export class Pulumi {
+  readonly env: NodeJS.ProcessEnv;
+  private readonly launcher = path.join(ROOT, "node_modules", "pulumi", "run.js");
+
+  /**
+   * A PULUMI_HOME under `home`, with the CLI where the `pulumi` npm package's launcher (what
+   * `npx pulumi` runs) looks for its own version.
+   */
+  constructor(
+    readonly home: string,
+    parts: EnginePart[],
+    dockerHost: string,
+    downloadPlugins: boolean,
+  ) {
+    const cli = parts.find((p) => p.part === "cli")!;
+    const launcherVersion = JSON.parse(
+      fs.readFileSync(path.join(ROOT, "node_modules", "pulumi", "package.json"), "utf8"),
+    ).version;
+    const bin = path.join(home, "pulumi-home", "versions", launcherVersion, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    for (const exe of ["pulumi", "pulumi-language-nodejs"])
+      fs.symlinkSync(path.join(cli.dir, exe), path.join(bin, exe));
+    fs.mkdirSync(path.join(home, "state"));
+    this.env = {
+      ...process.env,
+      // Node first: the language host runs `node` from PATH, and the SDK needs Node >= 22.
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
+      PULUMI_HOME: path.join(home, "pulumi-home"),
+      PULUMI_BACKEND_URL: `file://${path.join(home, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: "dropstack engine test",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+      DOCKER_HOST: dockerHost,
+      // A DigitalOcean token that no API ever sees: the dev and prod previews stop at the
+      // endpoint below, on loopback, where nothing listens.
+      DIGITALOCEAN_TOKEN: "engine-test-token",
+      DIGITALOCEAN_API_URL: "http://127.0.0.1:9",
+    };
+    delete this.env.PULUMI_ACCESS_TOKEN;
+    // Outside this sandbox the engine may fetch the provider plugins the Go proxy here cannot
+    // build (README, "The real engine").
+    if (downloadPlugins) delete this.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION;
+  }
+
+  /** `npx pulumi ARGS` in `cwd`. */
+  run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): PulumiResult {
+    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [this.launcher, ...args], {
+      cwd,
+      env: { ...this.env, ...env },
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (r.error) throw r.error;
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Like run, but throws with the command's output when it fails. */
+  ok(args: string[], cwd: string): string {
+    const r = this.run(args, cwd);
+    if (r.status !== 0)
+      throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${tail(r.stdout + r.stderr)}`);
+    return r.stdout;
+  }
+
+  /**
+   * Starts `pulumi ARGS` and kills its whole process group (CLI, language host, plugins) with
+   * SIGKILL once its output matches `when`: a deploy cut off as by a lost machine.
+   */
+  killWhen(args: string[], cwd: string, when: RegExp): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [this.launcher, ...args], {
+        cwd,
+        env: this.env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      let killed = false;
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (!killed && when.test(output)) {
+          killed = true;
+          process.kill(-child.pid!, "SIGKILL");
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.on("exit", () =>
+        killed
+          ? resolve(output)
+          : reject(new Error(`pulumi ${args.join(" ")} ended before ${when}:\n${tail(output)}`)),
+      );
+    });
+  }
+}
+
+export function tail(text: string, lines = 40): string {
+  return text.trim().split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,475 @@
+// `npm run test:engine`: dropstack on the real Pulumi engine. The CLI and plugins are built from
+// their Go modules (scripts/engine/build.sh, cached), the target is `local` on a real Docker
+// engine, and the Stackfile (test/engine/stack/) is deployed, probed, edited, cut off half-way,
+// recovered and destroyed with the same `npx pulumi` commands the README gives users. Prints
+// `N passed, N failed` last. Without Go, Docker or root it says that it skipped and why; under
+// CI=true a skip is a failure.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { baseImageMissing, ensureBaseImage } from "./base-image";
+import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine";
+import { buildEngine, engineMissing, Pulumi, tail } from "./pulumi-engine";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const STACK = "e2e";
+const PREFIX = `dropstack-${STACK}`;
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+
+interface Result {
+  name: string;
+  error?: string;
+}
+const results: Result[] = [];
+let blocked: string | undefined;
+
+/** One check. A failing `gate` check stops the checks after it that need its outcome. */
+async function check(name: string, fn: () => unknown, gate = false): Promise<void> {
+  if (blocked !== undefined) {
+    results.push({ name, error: `not run: "${blocked}" failed` });
+    process.stdout.write(`✗ ${name}\n    not run: "${blocked}" failed\n`);
+    return;
+  }
+  const start = Date.now();
+  try {
+    await fn();
+    results.push({ name });
+    process.stdout.write(`✓ ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)\n`);
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    results.push({ name, error });
+    process.stdout.write(`✗ ${name}\n${error.replace(/^/gm, "    ")}\n`);
+    if (gate) blocked = name;
+  }
+}
+
+function expectEqual<T>(actual: T, expected: T, what: string): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+/** A copy of the project to deploy from, so the run never writes into the checkout. */
+function copyProject(dir: string): string {
+  const project = path.join(dir, "project");
+  fs.cpSync(ROOT, project, {
+    recursive: true,
+    filter: (src) => !/[\\/](node_modules|\.git|\.dropstack)$/.test(src),
+  });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+  return project;
+}
+
+async function main(): Promise<number> {
+  const why = engineMissing() ?? dockerMissing();
+  if (why !== undefined) {
+    const verdict = process.env.CI === "true" ? "FAILED (CI=true: a skip is a failure)" : "skipped";
+    process.stdout.write(`test:engine ${verdict}: ${why}\n0 passed, 0 failed\n`);
+    return process.env.CI === "true" ? 1 : 0;
+  }
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-engine-"));
+  let engine: DockerEngine | undefined;
+  let pulumi: Pulumi | undefined;
+  let project = "";
+  try {
+    process.stdout.write(
+      "setting up: the engine (scripts/engine/build.sh), Docker, the base image\n",
+    );
+    const parts = buildEngine();
+    for (const p of parts) log(`${p.part} ${p.version}: ${p.dir}`);
+    engine = await startDockerEngine(log);
+    const noBase = baseImageMissing(engine);
+    if (noBase !== undefined) throw new Error(`the stand-in base image cannot be made: ${noBase}`);
+    ensureBaseImage(engine, log);
+    removeLeftovers(engine);
+    pulumi = new Pulumi(work, parts, engine.host, DOWNLOAD_PLUGINS);
+    project = copyProject(work);
+    log(`project copy: ${project}`);
+    await checks(pulumi, engine, project);
+  } catch (e) {
+    results.push({ name: "setting up", error: e instanceof Error ? e.message : String(e) });
+    process.stdout.write(`✗ setting up\n${String(e instanceof Error ? e.message : e)}\n`);
+  } finally {
+    if (pulumi && project && DOWNLOAD_PLUGINS) {
+      // Whatever happened above, leave nothing behind.
+      pulumi.run(["cancel", "--yes", "--stack", STACK], project);
+      pulumi.run(["destroy", "--yes", "--stack", STACK], project);
+    }
+    if (engine) {
+      removeLeftovers(engine);
+      await engine.stop();
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const failed = results.filter((r) => r.error !== undefined).length;
+  for (const b of blockedChecks) process.stdout.write(`\nnot run here: ${b}\n`);
+  process.stdout.write(`\n${results.length - failed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+/** Containers, networks and volumes of the test stack left by an earlier, interrupted run. */
+function removeLeftovers(engine: DockerEngine): void {
+  const ids = (args: string[]) => engine.docker(args).split("\n").filter(Boolean);
+  const containers = ids(["ps", "-aq", "--filter", `name=^${PREFIX}-`]);
+  if (containers.length) engine.docker(["rm", "-f", ...containers]);
+  const networks = ids(["network", "ls", "-q", "--filter", `name=^${PREFIX}$`]);
+  if (networks.length) engine.docker(["network", "rm", ...networks]);
+  const volumes = ids(["volume", "ls", "-q", "--filter", `name=^${PREFIX}-`]);
+  if (volumes.length) engine.docker(["volume", "rm", "-f", ...volumes]);
+}
+
+/**
+ * With DROPSTACK_ENGINE_PLUGINS=download (outside this sandbox), the engine downloads the
+ * provider plugins as it does for users, and the deploy checks run too.
+ */
+const DOWNLOAD_PLUGINS = process.env.DROPSTACK_ENGINE_PLUGINS === "download";
+const blockedChecks: string[] = [];
+
+async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Promise<void> {
+  await engineChecks(pulumi, project);
+  await composeChecks(engine, project);
+  if (!DOWNLOAD_PLUGINS) {
+    blockedChecks.push(
+      "the deploy checks (pulumi up, the url and password, names and link variables in the " +
+        "containers, secrets in the state, no changes on a second up, edits, an up killed " +
+        "half-way, destroy) need the docker, random and command provider plugins, which the Go " +
+        "module proxy here does not serve (403 for every release commit of their provider " +
+        "modules). Where the engine can download them, run with DROPSTACK_ENGINE_PLUGINS=download",
+    );
+    return;
+  }
+  await deployChecks(pulumi, engine, project);
+}
+
+/** The engine itself: config validation, the program loaded by ts-node, errors as users see them. */
+async function engineChecks(pulumi: Pulumi, project: string): Promise<void> {
+  const stopsAtProvider = (r: { stdout: string; stderr: string }, provider: string) => {
+    const all = r.stdout + r.stderr;
+    // Either the provider's plugin is missing (it cannot be built here) or, with it, its API.
+    const plugin = new RegExp(`no resource plugin 'pulumi-resource-${provider}' found`);
+    if (!plugin.test(all) && !(provider === "digitalocean" && /127\.0\.0\.1:9/.test(all)))
+      throw new Error(`preview stopped before the first ${provider} call:\n${tail(all)}`);
+    if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
+  };
+  for (const shipped of ["dev", "prod"]) {
+    await check(
+      `the engine accepts Pulumi.${shipped}.yaml; preview runs the program to its first DigitalOcean call`,
+      () => {
+        pulumi.ok(["stack", "init", shipped], project);
+        const r = pulumi.run(["preview", "--stack", shipped], project);
+        if (r.status === 0) throw new Error("preview succeeded without DigitalOcean");
+        stopsAtProvider(r, "digitalocean");
+      },
+    );
+  }
+  await check(
+    "the engine accepts Pulumi.local.yaml; preview runs the program to its first Docker resource",
+    () => {
+      pulumi.ok(["stack", "init", "local"], project);
+      const r = pulumi.run(["preview", "--stack", "local"], project);
+      if (r.status !== 0) stopsAtProvider(r, "docker");
+      else if (!/docker:index:Container\s+stack-datascience-1\s+create/.test(r.stdout))
+        throw new Error(`the preview plans no datascience container:\n${tail(r.stdout)}`);
+    },
+  );
+  await check(
+    "a bad config value stops preview with dropstack's message and no stack trace",
+    () => {
+      pulumi.ok(["stack", "init", "bad-config"], project);
+      pulumi.ok(["config", "set", "dropstack:target", "local", "--stack", "bad-config"], project);
+      pulumi.ok(["config", "set", "dropstack:volumeSize", "0", "--stack", "bad-config"], project);
+      const r = pulumi.run(["preview", "--stack", "bad-config"], project);
+      const all = r.stdout + r.stderr;
+      const expected =
+        'Invalid stack configuration:\n      - dropstack:volumeSize: "0" is not allowed; use a whole number of GiB from 1 to 16384';
+      if (r.status === 0 || !all.includes(expected))
+        throw new Error(`expected ${JSON.stringify(expected)}:\n${tail(all)}`);
+      if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
+    },
+  );
+  await check("a Stackfile error stops preview at its file, line and column", () => {
+    fs.writeFileSync(path.join(project, "broken.yml"), "web:\n  image: x\n  imgae: y\n");
+    pulumi.ok(["stack", "init", "bad-stackfile"], project);
+    pulumi.ok(["config", "set", "dropstack:target", "local", "--stack", "bad-stackfile"], project);
+    pulumi.ok(
+      ["config", "set", "dropstack:stackfile", "broken.yml", "--stack", "bad-stackfile"],
+      project,
+    );
+    const r = pulumi.run(["preview", "--stack", "bad-stackfile"], project);
+    const all = r.stdout + r.stderr;
+    const expected = 'broken.yml:3:3: unknown key "imgae" in service "web"; did you mean "image"?';
+    if (r.status === 0 || !all.includes(expected))
+      throw new Error(`expected ${JSON.stringify(expected)}:\n${tail(all)}`);
+  });
+}
+
+/** The compose export of the test Stackfile, run by docker-compose on the real engine. */
+async function composeChecks(engine: DockerEngine, project: string): Promise<void> {
+  const dir = path.join(project, "compose-run");
+  const name = `${PREFIX}-compose`;
+  const compose = (args: string[]) => {
+    const r = spawnSync("docker-compose", ["--compatibility", "-p", name, ...args], {
+      cwd: dir,
+      env: { ...process.env, DOCKER_HOST: engine.host },
+      encoding: "utf8",
+    });
+    if (r.status !== 0)
+      throw new Error(`docker-compose ${args.join(" ")}:\n${tail(r.stdout + r.stderr)}`);
+    return r.stdout;
+  };
+  await check(
+    "the compose export of the test Stackfile runs under docker-compose on the real engine",
+    async () => {
+      const cli = spawnSync(
+        process.execPath,
+        [
+          path.join(project, "bin", "dropstack.js"),
+          "compose",
+          path.join("test", "engine", "stack", "stack.yml"),
+          "--output",
+          path.join(dir, "docker-compose.yml"),
+        ],
+        { cwd: project, encoding: "utf8" },
+      );
+      if (cli.status !== 0) throw new Error(`dropstack compose: ${cli.stderr}`);
+      // The .env the export wrote lists what to fill in.
+      const env = fs.readFileSync(path.join(dir, ".env"), "utf8");
+      if (!/^PASSWORD=$/m.test(env)) throw new Error(`.env does not ask for PASSWORD:\n${env}`);
+      fs.writeFileSync(path.join(dir, ".env"), env.replace(/^PASSWORD=$/m, "PASSWORD=compose-pw"));
+      try {
+        compose(["up", "-d", "--build"]);
+        const url = "http://localhost:18080/";
+        await waitFor(url);
+        expectEqual((await fetch(`${url}login?password=compose-pw`)).status, 200, "right password");
+        expectEqual((await fetch(`${url}login?password=wrong`)).status, 403, "wrong password");
+        const script =
+          "import os, socket\n" +
+          'for n in ["database", "db-1", "database-1", "worker-1", "worker-2"]: socket.gethostbyname(n)\n' +
+          'print(os.environ["DATABASE_PORT_6000_TCP_ADDR"], os.environ["DATABASE_1_PORT_6000_TCP_ADDR"])';
+        const out = compose(["exec", "-T", "web", "python3", "-c", script]).trim();
+        expectEqual(out, "database database-1", "link variables in web");
+        const mac = engine.docker([
+          "inspect",
+          "--format",
+          "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",
+          `${name}_db_1`,
+        ]);
+        expectEqual(mac.trim(), "02:42:ac:11:00:99", "db's mac_address");
+        const shared = engine.docker([
+          "inspect",
+          "--format",
+          "{{.State.Status}} {{.RestartCount}}",
+          `${name}_shared_1`,
+        ]);
+        expectEqual(shared.trim(), "exited 0", "the data-only container: exited, never restarted");
+      } finally {
+        compose(["down", "--volumes", "--rmi", "local"]);
+      }
+    },
+  );
+}
+
+async function waitFor(url: string, seconds = 60): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      if ((await fetch(url)).status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** pulumi up and everything after it: needs the docker, random and command plugins. */
+async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: string): Promise<void> {
+  const stack = ["--stack", STACK];
+  const up = () => pulumi.ok(["up", "--yes", "--skip-preview", ...stack], project);
+  const output = (name: string, secret = false) =>
+    pulumi
+      .ok(["stack", "output", name, ...stack, ...(secret ? ["--show-secrets"] : [])], project)
+      .trim();
+  const containerId = (name: string) =>
+    engine.docker(["inspect", "--format", "{{.Id}}", `${PREFIX}-${name}`]).trim();
+  const exec = (container: string, script: string) =>
+    engine.docker(["exec", `${PREFIX}-${container}`, "python3", "-c", script]);
+  const dbStarts = () =>
+    exec("web-1", "import socket; print(socket.create_connection(('database', 6000)).recv(64))");
+
+  await check(
+    "pulumi up deploys the test Stackfile on the local target",
+    () => {
+      pulumi.ok(["stack", "init", STACK], project);
+      for (const [key, value] of [
+        ["dropstack:target", "local"],
+        ["dropstack:stackfile", "test/engine/stack/stack.yml"],
+        ["dropstack:readinessTimeoutMinutes", "2"],
+      ])
+        pulumi.ok(["config", "set", key, value, ...stack], project);
+      up();
+    },
+    true,
+  );
+
+  let url = "";
+  let password = "";
+  await check(
+    "the url output answers, the password output opens it, a wrong password does not",
+    async () => {
+      url = output("url");
+      expectEqual(url, "http://localhost:18080/", "url");
+      password = output("password", true);
+      if (!/^[A-Za-z0-9]{24}$/.test(password)) throw new Error(`password output: ${password}`);
+      expectEqual((await fetch(url)).status, 200, `GET ${url}`);
+      const login = (p: string) => fetch(`${url}login?password=${encodeURIComponent(p)}`);
+      expectEqual((await login(password)).status, 200, "login with the password output");
+      expectEqual((await login(`${password}x`)).status, 403, "login with a wrong password");
+    },
+    true,
+  );
+
+  await check("link aliases and svc-N names resolve inside the containers", () => {
+    const names = [
+      "db",
+      "db-1",
+      "database",
+      "database-1",
+      "worker",
+      "worker-1",
+      "worker-2",
+      "web-1",
+    ];
+    const script = `import socket\nfor n in ${JSON.stringify(names)}: socket.gethostbyname(n)\nprint("ok")`;
+    expectEqual(exec("web-1", script).trim(), "ok", "name resolution in web-1");
+    expectEqual(exec("worker-2", script).trim(), "ok", "name resolution in worker-2");
+  });
+
+  await check("Docker Cloud's link variables are set in the linking containers", () => {
+    const env = (c: string) =>
+      Object.fromEntries(
+        engine
+          .docker(["inspect", "--format", "{{json .Config.Env}}", `${PREFIX}-${c}`])
+          .trim()
+          .replace(/^\[|\]$/g, "")
+          .split(/","/)
+          .map((kv) => kv.replace(/^"|"$/g, ""))
+          .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+      );
+    const web = env("web-1");
+    expectEqual(
+      [web.DATABASE_PORT_6000_TCP_ADDR, web.DATABASE_PORT, web.DATABASE_ENV_DB_NAME],
+      ["database", "tcp://database:6000", "standin"],
+      "web-1's link variables for db:database",
+    );
+    expectEqual(
+      env("worker-1").DB_1_PORT_6000_TCP_PORT,
+      "6000",
+      "worker-1's DB_1_PORT_6000_TCP_PORT",
+    );
+  });
+
+  await check("the state holds the secrets only as ciphertext", () => {
+    const state = pulumi.ok(["stack", "export", ...stack], project);
+    if (state.includes(password))
+      throw new Error("the generated password is in the state in clear");
+    if (!/"ciphertext"/.test(state)) throw new Error("the state has no encrypted values at all");
+  });
+
+  await check("a second up changes nothing (pulumi preview --expect-no-changes)", () => {
+    pulumi.ok(["preview", "--expect-no-changes", ...stack], project);
+  });
+
+  await check("editing one service's environment replaces that service's containers only", () => {
+    const before = ["web-1", "db-1", "worker-1", "worker-2"].map(containerId);
+    const file = path.join(project, "test", "engine", "stack", "stack.yml");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("GREETING=hello", "GREETING=bye"));
+    up();
+    const after = ["web-1", "db-1", "worker-1", "worker-2"].map(containerId);
+    expectEqual(
+      before.map((id, i) => id === after[i]),
+      [false, true, true, true],
+      "kept [web-1, db-1, worker-1, worker-2]",
+    );
+  });
+
+  await check(
+    "editing a build context rebuilds the image; the volume outlives the container",
+    () => {
+      expectEqual(dbStarts().trim(), "b'starts=1\\n'", "db's starts before");
+      const image = engine.docker(["inspect", "--format", "{{.Image}}", `${PREFIX}-db-1`]).trim();
+      const server = path.join(project, "test", "engine", "stack", "db", "server.py");
+      fs.appendFileSync(server, "# edited by the engine test\n");
+      up();
+      const rebuilt = engine.docker(["inspect", "--format", "{{.Image}}", `${PREFIX}-db-1`]).trim();
+      if (rebuilt === image) throw new Error("db-1 still runs the image built before the edit");
+      expectEqual(dbStarts().trim(), "b'starts=2\\n'", "db's starts after the replacement");
+    },
+  );
+
+  await check(
+    "an up killed half-way is recovered by the README's steps (refresh, then up)",
+    async () => {
+      const file = path.join(project, "test", "engine", "stack", "stack.yml");
+      fs.writeFileSync(
+        file,
+        fs.readFileSync(file, "utf8").replace("GREETING=bye", "GREETING=again"),
+      );
+      await pulumi.killWhen(
+        ["up", "--yes", "--skip-preview", ...stack],
+        project,
+        /creating|deleting/,
+      );
+      const refresh = pulumi.run(["refresh", "--yes", ...stack], project);
+      if (refresh.status !== 0)
+        pulumi.ok(["refresh", "--yes", "--clear-pending-creates", ...stack], project);
+      up();
+      expectEqual((await fetch(url)).status, 200, `GET ${url} after the recovery`);
+      pulumi.ok(["preview", "--expect-no-changes", ...stack], project);
+    },
+  );
+
+  await check(
+    "destroy with retainDataOnDestroy keeps the volume, and up brings its data back",
+    () => {
+      pulumi.ok(["config", "set", "dropstack:retainDataOnDestroy", "true", ...stack], project);
+      pulumi.ok(["destroy", "--yes", ...stack], project);
+      expectEqual(
+        leftovers(engine),
+        { containers: [], networks: [], volumes: [`${PREFIX}-db-data`] },
+        "left after destroy",
+      );
+      up();
+      expectEqual(dbStarts().trim(), "b'starts=3\\n'", "db's starts after coming back");
+    },
+  );
+
+  await check("destroy leaves no container, network or volume of the stack", () => {
+    pulumi.ok(["config", "set", "dropstack:retainDataOnDestroy", "false", ...stack], project);
+    pulumi.ok(["destroy", "--yes", ...stack], project);
+    expectEqual(
+      leftovers(engine),
+      { containers: [], networks: [], volumes: [] },
+      "left after destroy",
+    );
+  });
+}
+
+function leftovers(engine: DockerEngine) {
+  const names = (args: string[]) => engine.docker(args).split("\n").filter(Boolean).sort();
+  return {
+    containers: names(["ps", "-a", "--format", "{{.Names}}", "--filter", `name=^${PREFIX}-`]),
+    networks: names(["network", "ls", "--format", "{{.Name}}", "--filter", `name=^${PREFIX}$`]),
+    volumes: names(["volume", "ls", "--format", "{{.Name}}", "--filter", `name=^${PREFIX}-`]),
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`test:engine: ${e instanceof Error ? e.stack : e}\n`);
+    process.exit(1);
+  },
+);
