@@ -5,6 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { cachedEngine, copyProject, Pulumi } from "../test/engine/pulumi-engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -103,3 +104,43 @@ console.log(
   `program load (index.ts and the SDK) through ts-node: ${swc.toFixed(0)} ms with SWC, ` +
     `${typescript.toFixed(0)} ms with TypeScript's transpiler`,
 );
+
+// With the real engine (scripts/engine/build.sh has built it): the wall time of a real
+// `pulumi preview` of the dev stack, which runs the engine, the language host and the program up
+// to its first DigitalOcean call, against the same for an empty program: the difference is the
+// program's own share of every pulumi command.
+const engine = cachedEngine();
+if (engine === undefined) {
+  console.log("\nreal engine: not built (npm run test:engine builds it); skipped");
+} else {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-bench-engine-"));
+  try {
+    const pulumi = new Pulumi(work, engine, "unix:///nonexistent", false);
+    const project = copyProject(work);
+    const empty = path.join(work, "empty");
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, "Pulumi.yaml"), "name: empty\nruntime: nodejs\n");
+    fs.writeFileSync(path.join(empty, "index.js"), 'require("@pulumi/pulumi");\n');
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(empty, "node_modules"));
+    pulumi.ok(["stack", "init", "dev"], project);
+    pulumi.ok(["stack", "init", "dev"], empty);
+    const previewMs = (cwd: string) => {
+      const times = [];
+      for (let i = 0; i < RUNS; i++) {
+        const start = process.hrtime.bigint();
+        pulumi.run(["preview", "--stack", "dev"], cwd);
+        times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      return median(times);
+    };
+    const program = previewMs(project);
+    const baseline = previewMs(empty);
+    console.log(
+      `\nreal engine ${engine[0].version}: pulumi preview of dev up to its first DigitalOcean call ` +
+        `${program.toFixed(0)} ms; of an empty program ${baseline.toFixed(0)} ms; ` +
+        `the program's share ${(program - baseline).toFixed(0)} ms`,
+    );
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

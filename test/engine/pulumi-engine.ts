@@ -4,6 +4,7 @@
 // asked for), state is a local file backend, secrets use a fixed passphrase.
 import { spawn, spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -137,6 +138,29 @@ export class Pulumi {
       );
     });
   }
+}
+
+/** A copy of the project to run the engine in, so a run never writes into the checkout. */
+export function copyProject(dir: string): string {
+  const project = path.join(dir, "project");
+  fs.cpSync(ROOT, project, {
+    recursive: true,
+    filter: (src) => !/[\\/](node_modules|\.git|\.dropstack)$/.test(src),
+  });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+  return project;
+}
+
+/** The cached engine, if scripts/engine/build.sh has built this version; never builds. */
+export function cachedEngine(): EnginePart[] | undefined {
+  const version = JSON.parse(
+    fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8"),
+  ).version;
+  const dir = path.join(
+    process.env.DROPSTACK_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "dropstack", "engine"),
+    `cli-${version}`,
+  );
+  return fs.existsSync(path.join(dir, ".complete")) ? [{ part: "cli", version, dir }] : undefined;
 }
 
 export function tail(text: string, lines = 40): string {

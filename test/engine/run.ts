@@ -10,9 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import { baseImageMissing, ensureBaseImage } from "./base-image";
 import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine";
-import { buildEngine, engineMissing, Pulumi, tail } from "./pulumi-engine";
+import { buildEngine, copyProject, engineMissing, Pulumi, tail } from "./pulumi-engine";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const STACK = "e2e";
 const PREFIX = `dropstack-${STACK}`;
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -48,17 +47,6 @@ function expectEqual<T>(actual: T, expected: T, what: string): void {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
   if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-
-/** A copy of the project to deploy from, so the run never writes into the checkout. */
-function copyProject(dir: string): string {
-  const project = path.join(dir, "project");
-  fs.cpSync(ROOT, project, {
-    recursive: true,
-    filter: (src) => !/[\\/](node_modules|\.git|\.dropstack)$/.test(src),
-  });
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
-  return project;
 }
 
 async function main(): Promise<number> {
