@@ -6,8 +6,8 @@
 #
 #   scripts/engine/build.sh     build what is missing; print "<part> <version> <dir>" per part
 #
-# Needs Go and the Go module proxy, nothing else from the network. A cold build takes about 13
-# minutes on 2 cores (the CLI 12, the language host 1).
+# Needs Go and the Go module proxy, nothing else from the network. A cold build takes about 5
+# minutes on 2 cores (318 s measured with empty Go module and build caches).
 #
 # The provider plugins (@pulumi/docker, random, tls, command, digitalocean) are not built: the
 # Go module proxy these machines reach answers 403 for their provider modules at every release
