@@ -39,7 +39,9 @@ export = async () => {
   stackWarnings(config, spec).forEach((w) => pulumi.log.warn(w));
   const buildProblems = checkBuilds(spec, path.dirname(stackfile), __dirname);
   if (buildProblems.length > 0) {
-    throw runError(`The Stackfile's builds cannot run:\n  - ${buildProblems.join("\n  - ")}`);
+    throw runError(
+      `The Stackfile's builds cannot run:\n  - ${buildProblems.map(formatDiagnostic).join("\n  - ")}`,
+    );
   }
   const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
 

@@ -10,7 +10,7 @@ import {
   parseStackfile,
   StackfileError,
 } from "../stackfile";
-import type { Diagnostic, ParseResult } from "../stackfile";
+import type { Diagnostic, ParseResult, StackSpec } from "../stackfile";
 import type { DropstackConfig } from "../config";
 import { resourcePrefix, tagFor } from "../naming";
 import { stackWarnings } from "../stack-warnings";
@@ -102,7 +102,7 @@ async function parseFromArgs(
   args: string[],
   err: NodeJS.WritableStream,
   options: typeof STACKFILE_OPTIONS | typeof COMPOSE_OPTIONS = STACKFILE_OPTIONS,
-): Promise<{ result?: ParseResult; config?: DropstackConfig }> {
+): Promise<{ result?: ParseResult; config?: DropstackConfig; partial?: StackSpec }> {
   const parsed = parseArgs({ args, options, allowPositionals: true });
   const values = parsed.values as { stack?: string; var?: string[] };
   const positionals = parsed.positionals;
@@ -142,7 +142,7 @@ async function parseFromArgs(
     if (!(e instanceof StackfileError)) throw e;
     report(err, "error", e.diagnostics);
     report(err, "warning", e.warnings);
-    return { config };
+    return { config, partial: e.partial };
   }
   report(err, "warning", result.warnings);
   // What `pulumi up` on that stack would warn about, from the same function.
@@ -162,12 +162,13 @@ async function validate(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result } = await parseFromArgs(args, err);
-  if (!result) return 1;
-  const { spec } = result;
+  const { result, partial } = await parseFromArgs(args, err);
+  // Build problems too, of every service that could be read, so one run shows every error.
+  const spec = result?.spec ?? partial;
+  if (spec === undefined) return 1;
   const buildProblems = checkBuilds(spec, path.dirname(spec.file), process.cwd());
-  for (const problem of buildProblems) err.write(`error: ${problem}\n`);
-  if (buildProblems.length > 0) return 1;
+  report(err, "error", buildProblems);
+  if (!result || buildProblems.length > 0) return 1;
   out.write(
     `${spec.file}: valid, ${spec.services.length} service${spec.services.length === 1 ? "" : "s"}` +
       (spec.generated.length > 0 ? `; generated at deploy: ${spec.generated.join(", ")}` : "") +

@@ -24,9 +24,15 @@ export function dependencies(service: ServiceSpec): string[] {
 /** Docker Cloud's resource UUIDs, which its API resolved. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function checkGraph(services: ServiceSpec[]): GraphProblem[] {
+/**
+ * Problems between services. `names` are all the Stackfile's services, `services` those that
+ * could be read: a link to a service with problems of its own is not reported again.
+ */
+export function checkGraph(
+  services: ServiceSpec[],
+  names: Set<string> = new Set(services.map((s) => s.name)),
+): GraphProblem[] {
   const problems: GraphProblem[] = [];
-  const names = new Set(services.map((s) => s.name));
   for (const s of services) {
     for (const [key, targets] of [
       ["links", s.links.map((l) => l.service)],
@@ -50,8 +56,6 @@ export function checkGraph(services: ServiceSpec[]): GraphProblem[] {
       }
     }
   }
-  if (problems.length > 0) return problems;
-
   const cycle = findCycle(services);
   if (cycle) {
     const first = services.find((s) => s.name === cycle[0])!;
@@ -117,6 +121,8 @@ function findCycle(services: ServiceSpec[]): string[] | undefined {
     state.set(name, "visiting");
     stack.push(name);
     for (const dep of dependencies(byName.get(name)!)) {
+      // A link to a service that is missing or could not be read is reported on its own.
+      if (!byName.has(dep)) continue;
       const found = visit(dep);
       if (found) return found;
     }

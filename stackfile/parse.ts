@@ -98,7 +98,9 @@ export function parseStackfile(
     }
     errors.push({ file, line, column: col, message });
   }
-  if (errors.length > 0) throw new StackfileError(errors);
+  // A duplicate key leaves a readable document (the later value wins), so checking goes on and
+  // every problem of the file is reported at once; a syntax error leaves none.
+  if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) throw new StackfileError(errors);
 
   const root = doc.contents;
   if (!YAML.isMap(root) || root.items.length === 0) {
@@ -214,6 +216,8 @@ export function parseStackfile(
     error(alias ?? root, `${(e as Error).message.split("\n")[0]}`);
     throw new StackfileError(errors, warnings);
   }
+  // Services the checks below cannot map, for a problem in their own shape; the others go on.
+  const unmappable = new Set<string>();
   validateSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
   if (!validateSchema(value)) {
     for (const e of dedupeSchemaErrors(validateSchema.errors ?? [])) {
@@ -232,32 +236,44 @@ export function parseStackfile(
               true,
             ) as YAML.Node | undefined);
       error(node ?? root, schemaMessage(e, path));
+      // The service the problem is in; a problem with the file as a whole stops here.
+      const owner = path[0] ?? serviceName;
+      if (owner === undefined) throw new StackfileError(errors, warnings);
+      unmappable.add(owner);
     }
   }
-  if (errors.length > 0) throw new StackfileError(errors, warnings);
 
+  const names = new Set(root.items.map((p) => String((p.key as YAML.Scalar).value)));
   const services: ServiceSpec[] = [];
+  const mapped = new Set<string>();
   for (const pair of root.items) {
     const name = String((pair.key as YAML.Scalar).value);
+    // A duplicated service was reported above; its later value is the one read.
+    if (unmappable.has(name) || mapped.has(name)) continue;
+    // Only a map is a service; anything else was reported by the schema above.
+    const raw: unknown = value[name];
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) continue;
+    mapped.add(name);
     const node = pair.value as YAML.YAMLMap;
-    const raw = value[name];
-    services.push(
-      mapService(name, raw, {
-        error: (key, message) => error(keyOf(node, key) ?? pair, message),
-        warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
-        itemError: (key, index, message) => error(itemOf(node, key, index), message),
-        nodeTags: options.nodeTags,
-      }),
-    );
+    const service = mapService(name, raw as Record<string, unknown>, {
+      error: (key, message) => error(keyOf(node, key) ?? pair, message),
+      warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
+      itemError: (key, index, message) => error(itemOf(node, key, index), message),
+      nodeTags: options.nodeTags,
+    });
+    const buildKey = keyOf(node, "build");
+    if (service.build && buildKey?.range) {
+      const { line, col } = lineCounter.linePos(buildKey.range[0]);
+      service.build.at = { line, column: col };
+    }
+    services.push(service);
   }
-  if (errors.length > 0) throw new StackfileError(errors, warnings);
-  for (const [i, pair] of root.items.entries()) {
-    const raw = value[String((pair.key as YAML.Scalar).value)];
-    if (restartPolicy(raw) === undefined)
-      services[i].restart = defaultRestart(services[i], services);
+  for (const service of services) {
+    if (restartPolicy(value[service.name]) === undefined)
+      service.restart = defaultRestart(service, services);
   }
 
-  for (const problem of checkGraph(services)) {
+  for (const problem of checkGraph(services, names)) {
     const servicePair = root.items.find((p) => (p.key as YAML.Scalar).value === problem.service)!;
     const serviceNode = servicePair.value as YAML.YAMLMap;
     const node =
@@ -266,12 +282,12 @@ export function parseStackfile(
         : itemOf(serviceNode, problem.key, problem.index);
     error(node ?? servicePair, problem.message);
   }
-  if (errors.length > 0) throw new StackfileError(errors, warnings);
-
-  return {
-    spec: { file, services, generated: [...generated], variables: [...used] },
-    warnings,
-  };
+  const spec = { file, services, generated: [...generated], variables: [...used] };
+  if (errors.length > 0) {
+    errors.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new StackfileError(errors, warnings, spec);
+  }
+  return { spec, warnings };
 }
 
 /** Keys whose schema type is boolean. */

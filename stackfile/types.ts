@@ -54,7 +54,13 @@ export interface ServiceSpec {
   name: string;
   /** The image to pull, or the tag given to a built image. */
   image?: string;
-  build?: { context: string; dockerfile?: string; args: Record<string, string> };
+  build?: {
+    context: string;
+    dockerfile?: string;
+    args: Record<string, string>;
+    /** Where the Stackfile sets `build`, for problems found outside the parser. */
+    at?: { line: number; column: number };
+  };
   command?: string[];
   entrypoint?: string[];
   environment: Record<string, string>;

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkBuilds, parseStackfile } from "../stackfile";
+import { checkBuilds, formatDiagnostic, parseStackfile } from "../stackfile";
 import { ROOT } from "./harness";
 
 /** The build problems of a Stackfile written, with the given files, into a new folder. */
@@ -12,7 +12,7 @@ function problemsOf(files: Record<string, string>): string[] {
     fs.writeFileSync(path.join(dir, file), text);
   }
   const { spec } = parseStackfile(files["stack.yml"], "stack.yml");
-  return checkBuilds(spec, dir, dir);
+  return checkBuilds(spec, dir, dir).map(formatDiagnostic);
 }
 
 describe("checking a Stackfile's builds before deploying", () => {
@@ -26,9 +26,9 @@ describe("checking a Stackfile's builds before deploying", () => {
         "api/Dockerfile": "FROM alpine\n",
       }),
     ).toEqual([
-      'service "web": build context missing is not a folder (build paths are relative to the Stackfile)',
-      'service "api": there is no Dockerfile at api/Dockerfile.prod (build.dockerfile is relative to the context)',
-      'service "file": build context stack.yml is not a folder (build paths are relative to the Stackfile)',
+      'stack.yml:2:3: service "web": build context missing is not a folder (build paths are relative to the Stackfile)',
+      'stack.yml:4:3: service "api": there is no Dockerfile at api/Dockerfile.prod (build.dockerfile is relative to the context)',
+      'stack.yml:8:3: service "file": build context stack.yml is not a folder (build paths are relative to the Stackfile)',
     ]);
   });
 

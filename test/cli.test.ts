@@ -91,7 +91,7 @@ describe("dropstack validate", () => {
       code: 1,
       out: "",
       err:
-        `error: service "app": build context ${context} is not a folder ` +
+        `${path.join(dir, "stack.yml")}:2:3: error: service "app": build context ${context} is not a folder ` +
         "(build paths are relative to the Stackfile)\n",
     });
   });
@@ -198,5 +198,20 @@ describe("dropstack compose", () => {
     expect(err).toContain(
       `${file}:2:3: error: unknown key "imgae" in service "web"; did you mean "image"?`,
     );
+  });
+});
+
+test("validate reports every error of the file in one run, build problems too", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+  const file = path.join(dir, "stack.yml");
+  fs.writeFileSync(file, "app:\n  build: ./app\n  imgae: x\nweb:\n  image: y\n  links: [nope]\n");
+  const context = path.relative(process.cwd(), path.join(dir, "app"));
+  expect(await cli("validate", file)).toEqual({
+    code: 1,
+    out: "",
+    err:
+      `${file}:3:3: error: unknown key "imgae" in service "app"; did you mean "image"?\n` +
+      `${file}:6:11: error: "nope" is not a service in this Stackfile; services: app, web\n` +
+      `${file}:2:3: error: service "app": build context ${context} is not a folder (build paths are relative to the Stackfile)\n`,
   });
 });

@@ -398,8 +398,8 @@ describe("bad input", () => {
     const shown = (file: string) => path.relative(ROOT, path.join(dir, file));
     await expect(failure).rejects.toThrow(
       "The Stackfile's builds cannot run:\n" +
-        `  - service "app": there is no Dockerfile at ${shown("app/Dockerfile")} (build.dockerfile is relative to the context)\n` +
-        `  - service "web": build context ${shown("web")} is not a folder (build paths are relative to the Stackfile)`,
+        `  - ${path.join(dir, "stack.yml")}:2:3: service "app": there is no Dockerfile at ${shown("app/Dockerfile")} (build.dockerfile is relative to the context)\n` +
+        `  - ${path.join(dir, "stack.yml")}:4:3: service "web": build context ${shown("web")} is not a folder (build paths are relative to the Stackfile)`,
     );
   });
 

@@ -49,9 +49,9 @@ describe("YAML as Docker Cloud's YAML 1.1 parser read it", () => {
 
   test("a merged-in unknown key is reported with the nearest known one", () => {
     expect(errorsOf("base: &base\n  imgae: x\nweb:\n  <<: *base\n  image: y\n")).toEqual([
+      '1:1: service "base" needs an image (or a build)',
       '2:3: unknown key "imgae" in service "base"; did you mean "image"?',
       '2:3: unknown key "imgae" in service "web"; did you mean "image"?',
-      '1:1: service "base" needs an image (or a build)',
     ]);
   });
 

@@ -228,6 +228,7 @@ describe("service keys", () => {
       context: "./app",
       dockerfile: undefined,
       args: {},
+      at: { line: 2, column: 3 },
     });
     expect(
       service(
@@ -237,6 +238,7 @@ describe("service keys", () => {
       context: ".",
       dockerfile: "Dockerfile.dev",
       args: { V: "2" },
+      at: { line: 2, column: 3 },
     });
   });
 
@@ -449,11 +451,27 @@ describe("errors", () => {
     ]);
   });
 
-  test("reports every problem of one kind at once", () => {
+  test("reports every problem of one kind at once, in the order of the file", () => {
     expect(errorsOf(`a:\n  image: x\n  imgae: y\nb:\n  imag: z\n`)).toEqual([
       'stack.yml:3:3: unknown key "imgae" in service "a"; did you mean "image"?',
-      'stack.yml:5:3: unknown key "imag" in service "b"; did you mean "image"?',
       'stack.yml:4:1: service "b" needs an image (or a build)',
+      'stack.yml:5:3: unknown key "imag" in service "b"; did you mean "image"?',
+    ]);
+  });
+
+  test("reports problems of every kind in one run: keys, shapes, values, links and ports", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  imgae: y\n  ports: ['80:80']\n" +
+          "b:\n  image: y\n  cpu_shares: lots\n" +
+          "c:\n  image: z\n  ports: ['80:80', 'nope']\n  links: [d, b]\n",
+      ),
+    ).toEqual([
+      'stack.yml:3:3: unknown key "imgae" in service "a"; did you mean "image"?',
+      'stack.yml:7:15: "cpu_shares" in service "b" must be integer (As docker run --cpu-shares.)',
+      'stack.yml:10:11: host port 80/tcp is already published by service "a"',
+      'stack.yml:10:20: "nope" is not a port; write "host:container" or "container", each 1-65535, with an optional /tcp or /udp',
+      'stack.yml:11:11: "d" is not a service in this Stackfile; services: a, b, c',
     ]);
   });
 });
