@@ -1,9 +1,11 @@
-// `npm run test:engine`: dropstack on the real Pulumi engine. The CLI and plugins are built from
-// their Go modules (scripts/engine/build.sh, cached), the target is `local` on a real Docker
-// engine, and the Stackfile (test/engine/stack/) is deployed, probed, edited, cut off half-way,
-// recovered and destroyed with the same `npx pulumi` commands the README gives users. Prints
-// `N passed, N failed` last. Without Go, Docker or root it says that it skipped and why; under
-// CI=true a skip is a failure.
+// `npm run test:engine`: dropstack on the real Pulumi engine and a real Docker engine. The CLI
+// and its language host are built from their Go modules (scripts/engine/build.sh, cached) and
+// driven with the same `npx pulumi` commands the README gives users: previews of every shipped
+// stack, bad input as users see it, and the compose export of test/engine/stack/ on Docker.
+// The deploy checks (up, probes, edits, an up cut off half-way, destroy) need provider plugins
+// the Go proxy here cannot build; they run with DROPSTACK_ENGINE_PLUGINS=download where the
+// engine can fetch them. Prints `N passed, N failed` last. Without Go, Docker or root it says
+// that it skipped and why; under CI=true a skip is a failure.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -92,7 +94,7 @@ async function main(): Promise<number> {
     fs.rmSync(work, { recursive: true, force: true });
   }
   const failed = results.filter((r) => r.error !== undefined).length;
-  for (const b of blockedChecks) process.stdout.write(`\nnot run here: ${b}\n`);
+  for (const b of notRunHere) process.stdout.write(`\nnot run here: ${b}\n`);
   process.stdout.write(`\n${results.length - failed} passed, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;
 }
@@ -113,13 +115,14 @@ function removeLeftovers(engine: DockerEngine): void {
  * provider plugins as it does for users, and the deploy checks run too.
  */
 const DOWNLOAD_PLUGINS = process.env.DROPSTACK_ENGINE_PLUGINS === "download";
-const blockedChecks: string[] = [];
+/** Checks this run could not do, and why: printed before the closing line. */
+const notRunHere: string[] = [];
 
 async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Promise<void> {
   await engineChecks(pulumi, project);
   await composeChecks(engine, project);
   if (!DOWNLOAD_PLUGINS) {
-    blockedChecks.push(
+    notRunHere.push(
       "the deploy checks (pulumi up, the url and password, names and link variables in the " +
         "containers, secrets in the state, no changes on a second up, edits, an up killed " +
         "half-way, destroy) need the docker, random and command provider plugins, which the Go " +
