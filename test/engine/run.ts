@@ -45,6 +45,11 @@ async function check(name: string, fn: () => unknown, gate = false): Promise<voi
   }
 }
 
+/** `docker inspect --format FORMAT NAME`, trimmed. */
+function inspect(engine: DockerEngine, name: string, format: string): string {
+  return engine.docker(["inspect", "--format", format, name]).trim();
+}
+
 function expectEqual<T>(actual: T, expected: T, what: string): void {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
@@ -241,20 +246,14 @@ async function composeChecks(engine: DockerEngine, project: string): Promise<voi
           'print(os.environ["DATABASE_PORT_6000_TCP_ADDR"], os.environ["DATABASE_1_PORT_6000_TCP_ADDR"])';
         const out = compose(["exec", "-T", "web", "python3", "-c", script]).trim();
         expectEqual(out, "database database-1", "link variables in web");
-        const mac = engine.docker([
-          "inspect",
-          "--format",
-          "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",
+        const mac = inspect(
+          engine,
           `${name}_db_1`,
-        ]);
-        expectEqual(mac.trim(), "02:42:ac:11:00:99", "db's mac_address");
-        const shared = engine.docker([
-          "inspect",
-          "--format",
-          "{{.State.Status}} {{.RestartCount}}",
-          `${name}_shared_1`,
-        ]);
-        expectEqual(shared.trim(), "exited 0", "the data-only container: exited, never restarted");
+          "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",
+        );
+        expectEqual(mac, "02:42:ac:11:00:99", "db's mac_address");
+        const shared = inspect(engine, `${name}_shared_1`, "{{.State.Status}} {{.RestartCount}}");
+        expectEqual(shared, "exited 0", "the data-only container: exited, never restarted");
       } finally {
         compose(["down", "--volumes", "--rmi", "local"]);
       }
@@ -283,8 +282,7 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
     pulumi
       .ok(["stack", "output", name, ...stack, ...(secret ? ["--show-secrets"] : [])], project)
       .trim();
-  const containerId = (name: string) =>
-    engine.docker(["inspect", "--format", "{{.Id}}", `${PREFIX}-${name}`]).trim();
+  const containerId = (name: string) => inspect(engine, `${PREFIX}-${name}`, "{{.Id}}");
   const exec = (container: string, script: string) =>
     engine.docker(["exec", `${PREFIX}-${container}`, "python3", "-c", script]);
   const dbStarts = () =>
@@ -341,13 +339,9 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
   await check("Docker Cloud's link variables are set in the linking containers", () => {
     const env = (c: string) =>
       Object.fromEntries(
-        engine
-          .docker(["inspect", "--format", "{{json .Config.Env}}", `${PREFIX}-${c}`])
-          .trim()
-          .replace(/^\[|\]$/g, "")
-          .split(/","/)
-          .map((kv) => kv.replace(/^"|"$/g, ""))
-          .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+        (JSON.parse(inspect(engine, `${PREFIX}-${c}`, "{{json .Config.Env}}")) as string[]).map(
+          (kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)],
+        ),
       );
     const web = env("web-1");
     expectEqual(
@@ -390,11 +384,11 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
     "editing a build context rebuilds the image; the volume outlives the container",
     () => {
       expectEqual(dbStarts().trim(), "b'starts=1\\n'", "db's starts before");
-      const image = engine.docker(["inspect", "--format", "{{.Image}}", `${PREFIX}-db-1`]).trim();
+      const image = inspect(engine, `${PREFIX}-db-1`, "{{.Image}}");
       const server = path.join(project, "test", "engine", "stack", "db", "server.py");
       fs.appendFileSync(server, "# edited by the engine test\n");
       up();
-      const rebuilt = engine.docker(["inspect", "--format", "{{.Image}}", `${PREFIX}-db-1`]).trim();
+      const rebuilt = inspect(engine, `${PREFIX}-db-1`, "{{.Image}}");
       if (rebuilt === image) throw new Error("db-1 still runs the image built before the edit");
       expectEqual(dbStarts().trim(), "b'starts=2\\n'", "db's starts after the replacement");
     },
