@@ -97,14 +97,23 @@ const STACKFILE_OPTIONS = {
 } as const;
 const COMPOSE_OPTIONS = { ...STACKFILE_OPTIONS, output: { type: "string" } } as const;
 
-/** Parses the Stackfile named on the command line; reports problems and returns undefined. */
+/**
+ * Parses the Stackfile the command line names (or, with only --stack, the stack's own) and
+ * reports its problems and warnings. Without `result` it had errors; `partial` then holds the
+ * services that could be read.
+ */
 async function parseFromArgs(
   args: string[],
   err: NodeJS.WritableStream,
   options: typeof STACKFILE_OPTIONS | typeof COMPOSE_OPTIONS = STACKFILE_OPTIONS,
-): Promise<{ result?: ParseResult; config?: DropstackConfig; partial?: StackSpec }> {
+): Promise<{
+  result?: ParseResult;
+  config?: DropstackConfig;
+  partial?: StackSpec;
+  output?: string;
+}> {
   const parsed = parseArgs({ args, options, allowPositionals: true });
-  const values = parsed.values as { stack?: string; var?: string[] };
+  const values = parsed.values as { stack?: string; var?: string[]; output?: string };
   const positionals = parsed.positionals;
   const config =
     values.stack === undefined
@@ -148,7 +157,7 @@ async function parseFromArgs(
   // What `pulumi up` on that stack would warn about, from the same function.
   if (config !== undefined)
     for (const w of stackWarnings(config, result.spec)) err.write(`warning: ${w}\n`);
-  return { result, config };
+  return { result, config, output: values.output };
 }
 
 function report(err: NodeJS.WritableStream, kind: string, diagnostics: Diagnostic[]): void {
@@ -182,10 +191,8 @@ async function compose(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
+  const { result, output } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
   if (!result) return 1;
-  const output = parseArgs({ args, options: COMPOSE_OPTIONS, allowPositionals: true }).values
-    .output;
   if (output === undefined) {
     out.write(exportCompose(result.spec).compose);
     return 0;
