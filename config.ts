@@ -8,6 +8,9 @@ import { nearest } from "./stackfile/nearest";
 /** Where the stack's services run. */
 export type Target = "digitalocean" | "local";
 
+/** How the front proxy gets its certificate, if there is a proxy at all. */
+export type TlsMode = "auto" | "internal" | "off";
+
 export interface DropstackConfig {
   /** Where the services run: a DigitalOcean droplet, or this machine's Docker engine. */
   target: Target;
@@ -39,6 +42,15 @@ export interface DropstackConfig {
   stackfile: string;
   /** Values for `${VAR}` in the Stackfile; secret values stay secret. */
   stackVars: Record<string, pulumi.Input<string>>;
+  /**
+   * HTTPS in front of the web service: `auto` (a publicly trusted certificate on a node; plain
+   * HTTP on the local target), `internal` (the stack's own CA) or `off` (plain HTTP).
+   */
+  tls: TlsMode;
+  /** A domain name for the node's certificate and URL; "": the node's IP address. */
+  domain: string;
+  /** Create (and delete with the stack) an A record for `domain` in DigitalOcean's DNS. */
+  manageDns: boolean;
   /** Things that work but are probably not what the user meant, for `pulumi.log.warn`. */
   warnings: string[];
 }
@@ -60,6 +72,9 @@ export const DEFAULTS = {
   readinessTimeoutMinutes: 10,
   stackfile: "stacks/datascience.yml",
   stackVars: {},
+  tls: "auto",
+  domain: "",
+  manageDns: false,
 } as const satisfies Partial<Record<keyof DropstackConfig, unknown>>;
 
 /** The keys this project reads: every one has a default. */
@@ -80,6 +95,8 @@ const REGION = /^[a-z]{3}[0-9]$/;
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const FINGERPRINT = /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// A fully qualified name: letters, digits and inner dashes per label, at least two labels.
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const VOLUME_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
 
 /** Validates raw config; throws one error listing every problem. */
@@ -169,8 +186,29 @@ export function parseConfig(
     readinessTimeoutMinutes: int("readinessTimeoutMinutes", 1, 120, "minutes"),
     stackfile: text("stackfile", /\S/, "is not a file path"),
     stackVars: { ...DEFAULTS.stackVars },
+    tls: text(
+      "tls",
+      /^(auto|internal|off)$/,
+      "is not a TLS mode; use auto (a trusted certificate), internal (the stack's own CA) or off (plain HTTP)",
+    ) as TlsMode,
+    domain: raw.get(key("domain")) ?? DEFAULTS.domain,
+    manageDns: bool("manageDns"),
     warnings: [],
   };
+  if (result.domain !== "" && !DOMAIN.test(result.domain)) {
+    fail(
+      "domain",
+      result.domain,
+      /^\d{1,3}(\.\d{1,3}){3}$/.test(result.domain) || isIpv6(result.domain)
+        ? `is an IP address, not a domain name; leave ${key("domain")} unset and the node's own address gets the certificate`
+        : "is not a domain name; use a lowercase name like notebooks.example.com, without scheme, port or path",
+    );
+  }
+  if (result.manageDns && result.domain === "") {
+    problems.push(
+      `${key("manageDns")}: true needs ${key("domain")}, the name whose A record points at the node; set it, or set manageDns to false`,
+    );
+  }
 
   const varsValue = raw.get(key("stackVars"));
   if (varsValue !== undefined) {
@@ -215,6 +253,18 @@ export function parseConfig(
       `${key("sshSourceCidrs")}: ${cidr} is an example network reserved for documentation, which no ` +
         "machine is in: SSH to the node, and with it the deploy, will time out. Replace it with " +
         "the networks you work from, such as your public address followed by /32",
+    );
+  }
+
+  if (result.target === "digitalocean" && result.tls === "off") {
+    result.warnings.push(
+      `${key("tls")} is off: the notebook password, its cookies and every notebook cross the internet ` +
+        "in clear text. Leave it unset (auto) for HTTPS with a trusted certificate",
+    );
+  }
+  if (result.target === "local" && (result.domain !== "" || result.manageDns)) {
+    result.warnings.push(
+      `${key("domain")} and ${key("manageDns")} are ignored with target local: the stack answers on localhost`,
     );
   }
 

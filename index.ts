@@ -10,11 +10,13 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { Node, Stack } from "./components";
+import { Node, Proxy, Stack } from "./components";
 import { DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
 import { runError } from "./run-error";
 import { nodeVersionProblem } from "./node-version";
+import { recordFor, candidateZones } from "./proxy/dns";
+import { planProxy, ProxyError, ProxyPlan } from "./proxy/plan";
 import { stackWarnings, webPort } from "./stack-warnings";
 import {
   checkBuilds,
@@ -32,11 +34,13 @@ export = async () => {
   const prefix = resourcePrefix(pulumi.getProject(), stack);
   // Relative to the project folder whatever folder the program runs in.
   const stackfile = path.resolve(__dirname, config.stackfile);
-  const spec = loadStackfile(stackfile, config.stackfile, config.stackVars, [
+  const written = loadStackfile(stackfile, config.stackfile, config.stackVars, [
     tagFor(stack),
     "dropstack",
   ]);
-  stackWarnings(config, spec).forEach((w) => pulumi.log.warn(w));
+  stackWarnings(config, written).forEach((w) => pulumi.log.warn(w));
+  const plan = proxyPlan(config, written);
+  const spec = plan?.spec ?? written;
   const buildProblems = checkBuilds(spec, path.dirname(stackfile), __dirname);
   if (buildProblems.length > 0) {
     throw runError(
@@ -44,10 +48,13 @@ export = async () => {
     );
   }
   const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
+  const dnsRecord =
+    config.target === "digitalocean" && config.manageDns ? await dnsZone(config.domain) : undefined;
 
   let node: Node | undefined;
   let provider: docker.Provider;
   let host: pulumi.Output<string>;
+  const dnsRecords: digitalocean.DnsRecord[] = [];
   if (config.target === "digitalocean") {
     node = new Node("node", {
       region: config.region,
@@ -72,6 +79,7 @@ export = async () => {
       { dependsOn: [node.readiness] },
     );
     host = node.ipv4Address;
+    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, node, config));
   } else {
     // This machine's engine: DOCKER_HOST if set, else the default socket.
     provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
@@ -94,12 +102,32 @@ export = async () => {
     { dependsOn: node ? [node.readiness] : [] },
   );
 
-  const web = webPort(spec, config.target);
-  const url =
-    web === undefined
+  // The name people type: the domain, if any, or the node's address.
+  const site =
+    config.target === "digitalocean" && config.domain !== "" ? pulumi.output(config.domain) : host;
+  const proxy =
+    plan &&
+    new Proxy(
+      "proxy",
+      {
+        plan,
+        networkName: deployed.networkName,
+        site,
+        prefix,
+        dataPath: node ? `${node.dataPath}/${stack}/.proxy` : undefined,
+        retainData: config.retainDataOnDestroy,
+        after: [...deployed.serviceComponents[plan.service].containers, ...dnsRecords],
+      },
+      { providers: [provider], dependsOn: node ? [node.readiness] : [] },
+    );
+
+  const web = webPort(written, config.target);
+  const url = proxy
+    ? pulumi.interpolate`https://${site}/`
+    : web === undefined
       ? undefined
-      : pulumi.interpolate`http://${host}${web === 80 ? "" : `:${web}`}/`;
-  if (url !== undefined) waitForApp(url, deployed, config);
+      : pulumi.interpolate`http://${site}${web === 80 ? "" : `:${web}`}/`;
+  if (url !== undefined) waitForApp(url, host, deployed, proxy, config);
 
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
   return {
@@ -109,6 +137,8 @@ export = async () => {
     ip: host,
     /** Opens a shell on the node with the pinned host key. */
     sshCommand: node?.sshCommand,
+    /** The root certificate of the stack's own CA (tls: internal): trust it to open the url. */
+    caCertificate: proxy?.caCertificate,
     /** The data volume, to adopt again (config dataVolumeId) after a destroy that kept it. */
     dataVolumeId: node?.dataVolumeId,
     /** The notebook password: `npx pulumi stack output password --show-secrets`. */
@@ -126,13 +156,41 @@ export = async () => {
   };
 };
 
-/** `up` ends only when the app answers, so the URL works the moment it is printed. */
-function waitForApp(url: pulumi.Output<string>, deployed: Stack, config: DropstackConfig): void {
-  const containers = Object.values(deployed.serviceComponents).flatMap((s) => s.containers);
+/** The proxy's plan, or a run error naming what in the Stackfile keeps it from fronting it. */
+function proxyPlan(config: DropstackConfig, spec: StackSpec): ProxyPlan | undefined {
+  try {
+    return planProxy(config, spec);
+  } catch (e) {
+    if (e instanceof ProxyError) throw runError(`${spec.file}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * `up` ends only when the app answers, so the URL works the moment it is printed: over HTTPS,
+ * with a certificate Node's trust store (Mozilla's, as browsers) accepts, or the stack's own CA.
+ * It connects to the node's address, so the user's DNS resolver need not know the domain yet.
+ */
+function waitForApp(
+  url: pulumi.Output<string>,
+  address: pulumi.Output<string>,
+  deployed: Stack,
+  proxy: Proxy | undefined,
+  config: DropstackConfig,
+): void {
+  const containers = [
+    ...Object.values(deployed.serviceComponents).flatMap((s) => s.containers),
+    ...(proxy ? [proxy.container] : []),
+  ];
   new command.local.Command(
     "app-ready",
     {
       create: pulumi.interpolate`node ${path.join("scripts", "wait-http.js")} ${url} ${String(config.readinessTimeoutMinutes * 60)}`,
+      environment: {
+        DROPSTACK_CONNECT_TO: address,
+        ...(proxy ? { DROPSTACK_PROXY_CONTAINER: proxy.container.name } : {}),
+        ...(proxy?.caCertificate ? { DROPSTACK_CA_PEM: proxy.caCertificate } : {}),
+      },
       triggers: containers.map((c) => c.id),
     },
     {
@@ -152,6 +210,54 @@ async function dropletSize(slug: string) {
     );
   }
   return sizes[0];
+}
+
+/** The DNS zone in the DigitalOcean account that holds `domain`; fails before anything is made. */
+async function dnsZone(domain: string): Promise<{ zone: string; name: string; domain: string }> {
+  const { domains } = await digitalocean.getDomains({
+    filters: [{ key: "name", values: candidateZones(domain) }],
+  });
+  const record = recordFor(
+    domain,
+    domains.map((d) => d.name),
+  );
+  if (record === undefined) {
+    throw runError(
+      `dropstack:manageDns: no domain in your DigitalOcean account holds ${JSON.stringify(domain)}; add ` +
+        `${candidateZones(domain).slice(-1)[0]} (or a zone under it) in the control panel's Networking > Domains ` +
+        "and point its registrar at DigitalOcean's name servers, or set manageDns to false and make the A record yourself",
+    );
+  }
+  return { ...record, domain };
+}
+
+/** The node's A record (and AAAA with IPv6), deleted with the stack. */
+function addressRecords(
+  record: { zone: string; name: string },
+  node: Node,
+  config: DropstackConfig,
+): digitalocean.DnsRecord[] {
+  const records = [
+    new digitalocean.DnsRecord("dns-a", {
+      domain: record.zone,
+      name: record.name,
+      type: "A",
+      value: node.ipv4Address,
+      ttl: 300,
+    }),
+  ];
+  if (config.ipv6) {
+    records.push(
+      new digitalocean.DnsRecord("dns-aaaa", {
+        domain: record.zone,
+        name: record.name,
+        type: "AAAA",
+        value: node.droplet.ipv6Address,
+        ttl: 300,
+      }),
+    );
+  }
+  return records;
 }
 
 /** Parses the Stackfile at `file`; messages name it as the user wrote it, `shown`. */

@@ -14,6 +14,7 @@ import type { Diagnostic, ParseResult, StackSpec } from "../stackfile";
 import type { DropstackConfig } from "../config";
 import { resourcePrefix, tagFor } from "../naming";
 import { stackWarnings } from "../stack-warnings";
+import { planProxy, ProxyError } from "../proxy/plan";
 import { CliError } from "./errors";
 
 // Reading a stack's config loads the Pulumi SDK (half a second): only commands that need it do.
@@ -34,6 +35,7 @@ commands:
                               with --output, write it there (build paths relative to it) and a
                               .env beside it listing the variables to fill in
   cloud-init [--stack NAME]   print the user_data the stack's node would get (default stack: dev)
+  proxy --stack NAME          print the Caddyfile of the stack's HTTPS proxy (dropstack:tls)
 
 Variables come from --var, then from the stack's stackVars (--stack). Unset ones ending in
 PASSWORD, SECRET, TOKEN or KEY are generated at deploy time; other unset ones are errors.
@@ -54,6 +56,8 @@ export async function main(
         return await validate(rest, out, err);
       case "compose":
         return await compose(rest, out, err);
+      case "proxy":
+        return await proxy(rest, out, err);
       case undefined:
       case "help":
       case "--help":
@@ -171,18 +175,67 @@ async function validate(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result, partial } = await parseFromArgs(args, err);
+  const { result, partial, config } = await parseFromArgs(args, err);
   // Build problems too, of every service that could be read, so one run shows every error.
   const spec = result?.spec ?? partial;
   if (spec === undefined) return 1;
   const buildProblems = checkBuilds(spec, path.dirname(spec.file), process.cwd());
   report(err, "error", buildProblems);
-  if (!result || buildProblems.length > 0) return 1;
+  const proxyProblems = config && result ? proxyErrors(config, result.spec) : [];
+  for (const problem of proxyProblems) err.write(`${spec.file}: error: ${problem}\n`);
+  if (!result || buildProblems.length > 0 || proxyProblems.length > 0) return 1;
   out.write(
     `${spec.file}: valid, ${spec.services.length} service${spec.services.length === 1 ? "" : "s"}` +
       (spec.generated.length > 0 ? `; generated at deploy: ${spec.generated.join(", ")}` : "") +
       "\n",
   );
+  return 0;
+}
+
+/** What keeps the stack's proxy from fronting the Stackfile, one line each. */
+function proxyErrors(config: DropstackConfig, spec: StackSpec): string[] {
+  try {
+    planProxy(config, spec);
+    return [];
+  } catch (e) {
+    if (e instanceof ProxyError) return e.message.split("\n");
+    throw e;
+  }
+}
+
+async function proxy(
+  args: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const { values } = parseArgs({ args, options: { stack: { type: "string" } } });
+  if (values.stack === undefined) throw new CliError(`proxy needs --stack NAME\n${USAGE}`);
+  const { result, config } = await parseFromArgs(["--stack", values.stack], err);
+  if (!result || !config) return 1;
+  const problems = proxyErrors(config, result.spec);
+  for (const problem of problems) err.write(`${result.spec.file}: error: ${problem}\n`);
+  if (problems.length > 0) return 1;
+  const plan = planProxy(config, result.spec);
+  if (plan === undefined) {
+    err.write(
+      `dropstack: stack "${values.stack}" has no HTTPS proxy: ` +
+        (config.tls === "off"
+          ? "dropstack:tls is off"
+          : config.target === "local" && config.tls === "auto"
+            ? "on the local target, tls auto serves plain HTTP; set dropstack:tls internal for HTTPS with the stack's own CA"
+            : `no service in ${result.spec.file} publishes port 80`) +
+        "\n",
+    );
+    return 1;
+  }
+  const site =
+    config.target === "local"
+      ? "localhost"
+      : config.domain !== ""
+        ? config.domain
+        : "the node's IP address (the ip output)";
+  err.write(`# DROPSTACK_SITE, the site's address, is ${site}\n`);
+  out.write(plan.caddyfile);
   return 0;
 }
 

@@ -36,6 +36,8 @@ export class Stack extends pulumi.ComponentResource {
   public readonly generatedSecrets: Record<string, pulumi.Output<string>> = {};
   /** The Service components by service name. */
   public readonly serviceComponents: Record<string, Service> = {};
+  /** The stack's network: every service answers on it by its name. */
+  public readonly networkName: pulumi.Output<string>;
 
   constructor(name: string, args: StackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:Stack", name, {}, { ...opts, providers: [args.provider] });
@@ -66,6 +68,7 @@ export class Stack extends pulumi.ComponentResource {
     };
 
     const network = new docker.Network(`${name}-network`, { name: args.prefix }, parent);
+    this.networkName = network.name;
 
     // One image resource per distinct image: no dependencies between them, so they pull in parallel.
     const images = new Map<string, docker.RemoteImage>();

@@ -4,6 +4,7 @@ import * as path from "path";
 import { PassThrough } from "stream";
 import * as YAML from "yaml";
 import { main } from "../cli/main";
+import { renderCaddyfile } from "../proxy/caddy";
 import { run, testWithTool } from "./tools";
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -214,4 +215,51 @@ test("validate reports every error of the file in one run, build problems too", 
       `${file}:6:11: error: "nope" is not a service in this Stackfile; services: app, web\n` +
       `${file}:2:3: error: service "app": build context ${context} is not a folder (build paths are relative to the Stackfile)\n`,
   });
+});
+
+describe("dropstack proxy", () => {
+  test("prints the Caddyfile pulumi up gives the dev stack's proxy", async () => {
+    const { code, out, err } = await cli("proxy", "--stack", "dev");
+    expect(code).toBe(0);
+    expect(out).toBe(
+      renderCaddyfile({
+        certificates: "acme-ip",
+        upstreams: ["datascience-1:8888"],
+        hsts: true,
+      }),
+    );
+    expect(err).toBe(
+      "# DROPSTACK_SITE, the site's address, is the node's IP address (the ip output)\n",
+    );
+  });
+
+  test("says why the local stack has none, and exits 1", async () => {
+    const { code, out, err } = await cli("proxy", "--stack", "local");
+    expect({ code, out }).toEqual({ code: 1, out: "" });
+    expect(err).toBe(
+      'dropstack: stack "local" has no HTTPS proxy: on the local target, tls auto serves plain ' +
+        "HTTP; set dropstack:tls internal for HTTPS with the stack's own CA\n",
+    );
+  });
+
+  test("needs --stack", async () => {
+    const { code, err } = await cli("proxy");
+    expect(code).toBe(2);
+    expect(err).toMatch(/^dropstack: proxy needs --stack NAME\n/);
+  });
+});
+
+test("validate --stack reports what keeps the stack's HTTPS proxy from fronting the file", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+  const file = path.join(dir, "stack.yml");
+  fs.writeFileSync(file, 'web:\n  image: nginx:1.27\n  ports:\n    - "80:80"\n    - "443:443"\n');
+  expect(await cli("validate", file, "--stack", "dev")).toEqual({
+    code: 1,
+    out: "",
+    err:
+      `${file}: error: service "web" publishes 443:443, but the HTTPS proxy (dropstack:tls auto) ` +
+      "takes ports 80 and 443; publish it on another port, or set dropstack:tls off\n",
+  });
+  // Without a stack there is no proxy to check against.
+  expect((await cli("validate", file)).code).toBe(0);
 });

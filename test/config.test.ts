@@ -216,6 +216,64 @@ describe("stack config", () => {
   });
 });
 
+describe("HTTPS settings", () => {
+  test("read tls, domain and manageDns", () => {
+    expect(
+      parse({
+        "dropstack:tls": "internal",
+        "dropstack:domain": "nb.example.com",
+        "dropstack:manageDns": "true",
+      }),
+    ).toMatchObject({ tls: "internal", domain: "nb.example.com", manageDns: true });
+  });
+
+  test("name what is allowed for a bad tls mode", () => {
+    expect(messageOf({ "dropstack:tls": "on" })).toBe(
+      "Invalid stack configuration:\n" +
+        '  - dropstack:tls: "on" is not a TLS mode; use auto (a trusted certificate), internal ' +
+        "(the stack's own CA) or off (plain HTTP)",
+    );
+  });
+
+  test("reject a URL or an IP address as the domain, saying which it is", () => {
+    expect(messageOf({ "dropstack:domain": "https://nb.example.com/" })).toBe(
+      "Invalid stack configuration:\n" +
+        '  - dropstack:domain: "https://nb.example.com/" is not a domain name; use a lowercase name ' +
+        "like notebooks.example.com, without scheme, port or path",
+    );
+    expect(messageOf({ "dropstack:domain": "203.0.113.7" })).toBe(
+      "Invalid stack configuration:\n" +
+        '  - dropstack:domain: "203.0.113.7" is an IP address, not a domain name; leave ' +
+        "dropstack:domain unset and the node's own address gets the certificate",
+    );
+    expect(messageOf({ "dropstack:domain": "localhost" })).toContain("is not a domain name");
+  });
+
+  test("need a domain for manageDns", () => {
+    expect(messageOf({ "dropstack:manageDns": "true" })).toBe(
+      "Invalid stack configuration:\n" +
+        "  - dropstack:manageDns: true needs dropstack:domain, the name whose A record points at " +
+        "the node; set it, or set manageDns to false",
+    );
+  });
+
+  test("warn when the password would cross the internet in clear text", () => {
+    expect(parse({ "dropstack:tls": "off" }).warnings).toEqual([
+      "dropstack:tls is off: the notebook password, its cookies and every notebook cross the " +
+        "internet in clear text. Leave it unset (auto) for HTTPS with a trusted certificate",
+    ]);
+    expect(parse({ "dropstack:target": "local", "dropstack:tls": "off" }).warnings).toEqual([]);
+  });
+
+  test("warn that a domain means nothing on the local target", () => {
+    expect(
+      parse({ "dropstack:target": "local", "dropstack:domain": "nb.example.com" }).warnings,
+    ).toEqual([
+      "dropstack:domain and dropstack:manageDns are ignored with target local: the stack answers on localhost",
+    ]);
+  });
+});
+
 describe("isCidr", () => {
   test.each(["0.0.0.0/0", "203.0.113.0/24", "::/0", "2001:db8::/32", "fe80::1/128"])(
     "accepts %s",

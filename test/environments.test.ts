@@ -151,7 +151,7 @@ test("the local target's URL is the first fixed port when nothing takes 80", asy
 
 test("the droplet is reached at the address the URL names", async () => {
   const run = await runStack("dev");
-  expect(run.outputs.url).toBe(`http://${FAKE_IP}/`);
+  expect(run.outputs.url).toBe(`https://${FAKE_IP}/`);
   expect(path.basename(run.find("command:local:Command", "node-ready").inputs.create)).toBe(
     "wait-ready.sh",
   );

@@ -41,13 +41,19 @@ export interface ProgramRun {
 }
 
 export const FAKE_IP = "203.0.113.10";
+export const FAKE_IPV6 = "2001:db8::10";
 export const ROOT = path.resolve(__dirname, "..");
 
 /** Fake but recognisable values for what providers compute. */
 function computedState(type: string, name: string, inputs: any): Record<string, any> {
   switch (type) {
     case "digitalocean:index/droplet:Droplet":
-      return { ...inputs, ipv4Address: FAKE_IP, urn: `urn:${name}` };
+      return {
+        ...inputs,
+        ipv4Address: FAKE_IP,
+        ipv6Address: inputs.ipv6 ? FAKE_IPV6 : "",
+        urn: `urn:${name}`,
+      };
     case "digitalocean:index/sshKey:SshKey":
       return { ...inputs, fingerprint: "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa" };
     case "tls:index/privateKey:PrivateKey":
@@ -55,6 +61,12 @@ function computedState(type: string, name: string, inputs: any): Record<string, 
         ...inputs,
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
         publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5PUBLIC${name.replace(/\W/g, "")}\n`,
+        privateKeyPem: `-----BEGIN EC PRIVATE KEY-----\nSECRET-${name}\n-----END EC PRIVATE KEY-----\n`,
+      };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+      return {
+        ...inputs,
+        certPem: `-----BEGIN CERTIFICATE-----\nCA-${name}\n-----END CERTIFICATE-----\n`,
       };
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `GeneratedSecret-${name}-${"x".repeat(inputs.length ?? 8)}` };

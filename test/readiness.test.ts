@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT } from "./harness";
-import { run } from "./tools";
+import { spawn } from "child_process";
+import { hasTool, run, testWithTool } from "./tools";
 
 /** A folder of executable stand-ins; `ssh` runs the remote command locally, as the node would. */
 function fakeTools(tools: Record<string, string>): string {
@@ -132,4 +133,131 @@ describe("waiting for the app", () => {
     server.close();
     expect({ code, out }).toEqual({ code: 0, out: `http://127.0.0.1:${port}/ answered 302\n` });
   });
+});
+
+describe("waiting for the app over HTTPS", () => {
+  const NAME = "notebooks.example.com";
+  let dir: string;
+  let server: import("https").Server;
+  let port: number;
+  let caPem: string;
+
+  /** A CA and a certificate for NAME signed by it, made with openssl. */
+  function makeCertificates(): { key: string; cert: string } {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-tls-"));
+    const at = (f: string) => path.join(dir, f);
+    const openssl = (...args: string[]) => {
+      const result = run("openssl", args);
+      if (result.status !== 0) throw new Error(`openssl ${args[0]}: ${result.output}`);
+    };
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      at("ca.key"),
+      "-out",
+      at("ca.crt"),
+      "-days",
+      "2",
+      "-subj",
+      "/CN=test CA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign",
+    );
+    openssl(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      at("site.key"),
+      "-out",
+      at("site.csr"),
+      "-subj",
+      `/CN=${NAME}`,
+    );
+    fs.writeFileSync(at("ext"), `subjectAltName=DNS:${NAME}\n`);
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      at("site.csr"),
+      "-CA",
+      at("ca.crt"),
+      "-CAkey",
+      at("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-extfile",
+      at("ext"),
+      "-out",
+      at("site.crt"),
+    );
+    caPem = fs.readFileSync(at("ca.crt"), "utf8");
+    return {
+      key: fs.readFileSync(at("site.key"), "utf8"),
+      cert: fs.readFileSync(at("site.crt"), "utf8"),
+    };
+  }
+
+  const wait = (env: Record<string, string>, timeout = "10") =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, "scripts", "wait-http.js"), `https://${NAME}:${port}/`, timeout],
+        { env: { ...process.env, ...env } },
+      );
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      child.on("exit", (code) => resolve({ code, out }));
+    });
+
+  beforeAll(async () => {
+    if (!hasTool("openssl", ["version"])) return;
+    const https = await import("https");
+    server = https.createServer(makeCertificates(), (req, res) =>
+      res.writeHead(req.headers.host === `${NAME}:${port}` ? 200 : 421).end(),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(() => server?.close());
+
+  testWithTool("openssl", ["version"])(
+    "connects to the node's address, asks for the name, and trusts the stack's CA",
+    async () => {
+      expect(await wait({ DROPSTACK_CONNECT_TO: "127.0.0.1", DROPSTACK_CA_PEM: caPem })).toEqual({
+        code: 0,
+        out: `https://${NAME}:${port}/ answered 200\n`,
+      });
+    },
+  );
+
+  testWithTool("openssl", ["version"])(
+    "does not accept a certificate nobody it trusts signed, and says where to look",
+    async () => {
+      const { code, out } = await wait(
+        { DROPSTACK_CONNECT_TO: "127.0.0.1", DROPSTACK_PROXY_CONTAINER: "dropstack-dev-proxy" },
+        "1",
+      );
+      expect(code).toBe(1);
+      expect(out).toContain(
+        `dropstack: https://${NAME}:${port}/ did not answer within 1 s (last: UNABLE_TO_VERIFY_LEAF_SIGNATURE).`,
+      );
+      expect(out).toContain(
+        "(`docker logs dropstack-dev-proxy` on the Docker host) says why it has none.",
+      );
+    },
+  );
 });

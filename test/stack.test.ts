@@ -49,20 +49,22 @@ describe("the default datascience stack", () => {
     }
   });
 
-  test("publishes port 80 to the notebook's 8888 and nothing of Mongo", () => {
-    expect(run.find(CONTAINER, "stack-datascience-1").inputs.ports).toEqual([
-      { internal: 8888, external: 80, protocol: "tcp" },
-    ]);
+  test("publishes nothing of the notebook or Mongo: the HTTPS proxy takes 80 and 443", () => {
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.ports).toEqual([]);
     expect(run.find(CONTAINER, "stack-mongo-1").inputs.ports).toEqual([]);
+    expect(run.find(CONTAINER, "proxy-container").inputs.ports).toEqual([
+      { internal: 80, external: 80, protocol: "tcp" },
+      { internal: 443, external: 443, protocol: "tcp" },
+    ]);
   });
 
-  test("exports the droplet's address as the URL and the password as a secret", () => {
-    expect(run.outputs.url).toBe(`http://${FAKE_IP}/`);
+  test("exports an https URL at the droplet's address and the password as a secret", () => {
+    expect(run.outputs.url).toBe(`https://${FAKE_IP}/`);
     expect(run.outputs.password).toBe(generated(run, "stack-password"));
     expect(run.secrets).toContain("password");
     expect(run.outputs.services).toEqual({
       mongo: { containers: ["dropstack-dev-mongo-1"], endpoints: [] },
-      datascience: { containers: ["dropstack-dev-datascience-1"], endpoints: ["80:8888/tcp"] },
+      datascience: { containers: ["dropstack-dev-datascience-1"], endpoints: [] },
     });
   });
 
@@ -139,11 +141,11 @@ describe("the default datascience stack", () => {
     }
   });
 
-  test("ends `up` only when the URL answers, after every container", () => {
+  test("ends `up` only when the URL answers over HTTPS, after every container", () => {
     const ready = run.find("command:local:Command", "app-ready");
-    expect(ready.inputs.create).toBe(`node scripts/wait-http.js http://${FAKE_IP}/ 600`);
+    expect(ready.inputs.create).toBe(`node scripts/wait-http.js https://${FAKE_IP}/ 600`);
     expect(ready.dependsOn).toEqual(
-      expect.arrayContaining(["stack-datascience-1", "stack-mongo-1"]),
+      expect.arrayContaining(["stack-datascience-1", "stack-mongo-1", "proxy-container"]),
     );
   });
 });
@@ -177,9 +179,11 @@ describe("the seed Stackfile", () => {
       "alice/datascience:latest",
     );
     expect(envOf(run, "stack-datascience-1").PASSWORD).toBe(generated(run, "stack-password"));
-    expect(run.find(CONTAINER, "stack-datascience-1").inputs.ports).toEqual([
-      { internal: 8888, external: 80, protocol: "tcp" },
-    ]);
+    // Port 80 is the proxy's; it forwards to the notebook's 8888.
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.ports).toEqual([]);
+    expect(run.find(CONTAINER, "proxy-container").inputs.uploads[0].content).toContain(
+      "reverse_proxy datascience-1:8888",
+    );
     expect(run.find(CONTAINER, "stack-mongo-1").inputs.ports).toEqual([]);
     expect(envOf(run, "stack-datascience-1").MONGO_PORT_27017_TCP_ADDR).toBe("mongo");
     expect(run.warnings).toEqual([
