@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { testIf } from "./tools";
 import { CADDY_VERSION } from "../proxy/caddy";
 
 /** DROPSTACK_CADDY if set, else the cached build of CADDY_VERSION, else undefined. */
@@ -13,16 +14,10 @@ export function caddyBinary(): string | undefined {
   return fs.existsSync(built) ? built : undefined;
 }
 
-/** `test` when Caddy is built; otherwise a skipped test, or under CI=true a failing one. */
+/** `test` when it is there; otherwise a skip, or under CI=true a failure, saying how to get it. */
 export function testWithCaddy(): jest.It {
-  if (caddyBinary() !== undefined) return test;
-  const why = `Caddy ${CADDY_VERSION} is not built: run scripts/caddy/build.sh (.ci/run does)`;
-  if (process.env.CI === "true") {
-    return ((name: string) =>
-      test(name, () => {
-        throw new Error(`${why}; it is required under CI=true`);
-      })) as unknown as jest.It;
-  }
-  console.warn(`skipping tests that need Caddy: ${why}`);
-  return test.skip;
+  return testIf(
+    caddyBinary() !== undefined,
+    `Caddy ${CADDY_VERSION} is not built: run scripts/caddy/build.sh (.ci/run does)`,
+  );
 }

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT } from "./harness";
 import { spawn } from "child_process";
+import { makeCa, signCertificate } from "./servers";
 import { hasTool, run, testWithTool } from "./tools";
 
 /** A folder of executable stand-ins; `ssh` runs the remote command locally, as the node would. */
@@ -142,72 +143,13 @@ describe("waiting for the app over HTTPS", () => {
   let port: number;
   let caPem: string;
 
-  /** A CA and a certificate for NAME signed by it, made with openssl. */
+  /** A CA and a certificate for NAME signed by it. */
   function makeCertificates(): { key: string; cert: string } {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-tls-"));
-    const at = (f: string) => path.join(dir, f);
-    const openssl = (...args: string[]) => {
-      const result = run("openssl", args);
-      if (result.status !== 0) throw new Error(`openssl ${args[0]}: ${result.output}`);
-    };
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      at("ca.key"),
-      "-out",
-      at("ca.crt"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=test CA",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign",
-    );
-    openssl(
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      at("site.key"),
-      "-out",
-      at("site.csr"),
-      "-subj",
-      `/CN=${NAME}`,
-    );
-    fs.writeFileSync(at("ext"), `subjectAltName=DNS:${NAME}\n`);
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      at("site.csr"),
-      "-CA",
-      at("ca.crt"),
-      "-CAkey",
-      at("ca.key"),
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      at("ext"),
-      "-out",
-      at("site.crt"),
-    );
-    caPem = fs.readFileSync(at("ca.crt"), "utf8");
-    return {
-      key: fs.readFileSync(at("site.key"), "utf8"),
-      cert: fs.readFileSync(at("site.crt"), "utf8"),
-    };
+    const ca = makeCa(dir, "test CA");
+    caPem = ca.pem;
+    const site = signCertificate(ca, dir, `DNS:${NAME}`);
+    return { key: fs.readFileSync(site.key, "utf8"), cert: site.pem };
   }
 
   const wait = (env: Record<string, string>, timeout = "10") =>

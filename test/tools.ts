@@ -10,19 +10,31 @@ export function hasTool(command: string, args: string[] = ["--version"]): boolea
 
 /** `test` when the tool is there; otherwise a skipped test (or, under CI, a failing one). */
 export function testWithTool(command: string, probeArgs: string[] = ["--version"]): jest.It {
-  if (hasTool(command, probeArgs)) return test;
+  return testIf(
+    hasTool(command, probeArgs),
+    `${command}: not installed (apt-get install it, or run .ci/run)`,
+  );
+}
+
+/**
+ * `test` when what the tests need is `there`; otherwise a skipped test that says `why`, or under
+ * CI=true (where .ci/run provides everything) a failing one.
+ */
+export function testIf(there: boolean, why: string): jest.It {
+  if (there) return test;
   if (process.env.CI === "true") {
     return ((name: string) =>
       test(name, () => {
-        throw new Error(
-          `${command} is required under CI=true (.ci/run installs it) but was not found`,
-        );
+        throw new Error(`${why}; it is required under CI=true`);
       })) as unknown as jest.It;
   }
-  console.warn(
-    `skipping tests that need ${command}: not installed (apt-get install it, or run .ci/run)`,
-  );
+  console.warn(`skipping tests: ${why}`);
   return test.skip;
+}
+
+/** `test` when every gate is; otherwise the first that is not (a skip, or under CI a failure). */
+export function testWithAll(...gates: jest.It[]): jest.It {
+  return gates.find((gate) => gate !== test) ?? test;
 }
 
 /** Runs a command; returns its exit status and combined output. */
