@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "./harness";
+import { jupyterPython, testWithJupyter } from "./jupyter";
 import { run, testWithTool } from "./tools";
 
 const IMAGE_DIR = path.join(ROOT, "images", "datascience");
@@ -12,14 +13,14 @@ const HOOK = path.join(IMAGE_DIR, "dropstack-password.sh");
 const DEBIAN_PYTHON = "/usr/bin/python3";
 
 /** Sources the start hook as start.sh does, with Debian's python3 first on PATH. */
-function runHook(password: string | undefined) {
+function runHook(password: string | undefined, python3 = `exec ${DEBIAN_PYTHON} "$@"`) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-hook-"));
   fs.mkdirSync(path.join(dir, "bin"));
-  fs.symlinkSync(DEBIAN_PYTHON, path.join(dir, "bin", "python3"));
+  fs.writeFileSync(path.join(dir, "bin", "python3"), `#!/bin/sh\n${python3}\n`, { mode: 0o755 });
   const script = [
     password === undefined ? "unset PASSWORD" : 'export PASSWORD="$HOOK_PASSWORD"',
     "unset HOOK_PASSWORD",
-    `export DROPSTACK_JUPYTER_CONFIG_D="${dir}/config.d"`,
+    `export DROPSTACK_JUPYTER_CONFIG_DIR="${dir}/etc-jupyter"`,
     `source "${HOOK}"`,
     // What the notebook server would be started with.
     `env > "${dir}/server-env"`,
@@ -29,7 +30,9 @@ function runHook(password: string | undefined) {
     PATH: `${dir}/bin:${process.env.PATH}`,
     HOOK_PASSWORD: password ?? "",
   });
-  const configFile = path.join(dir, "config.d", "dropstack-password.json");
+  // A name jupyter_server reads from a config folder: it ignores jupyter_server_config.d/ (that
+  // is for extensions), which is where this file once went, leaving the server on a token.
+  const configFile = path.join(dir, "etc-jupyter", "jupyter_server_config.json");
   return {
     ...result,
     serverEnv: fs.readFileSync(path.join(dir, "server-env"), "utf8"),
@@ -79,6 +82,19 @@ describe("the notebook image's password hook", () => {
     expect(serverEnv).not.toContain("s3cret-value");
   });
 
+  test("says the password was not set when Python cannot set it, rather than that it was", () => {
+    const { status, config, output } = runHook(
+      "s3cret",
+      "echo \"ModuleNotFoundError: No module named 'jupyter_server'\" >&2; exit 1",
+    );
+    expect(status).toBe(0);
+    expect(config).toBeUndefined();
+    expect(output).not.toContain("password set");
+    expect(output).toContain(
+      "dropstack: the notebook password could not be set (see above); the server falls back to a token (see its log)",
+    );
+  });
+
   withJupyterServer("writes no password file and says so when PASSWORD is empty", () => {
     const { status, config, output } = runHook(undefined);
     expect(status).toBe(0);
@@ -87,6 +103,27 @@ describe("the notebook image's password hook", () => {
       "dropstack: PASSWORD is empty; the server falls back to a token (see its log)",
     );
   });
+
+  testWithJupyter()(
+    "writes where the image's server reads it, beside the image's own settings",
+    () => {
+      const dockerfile = fs.readFileSync(path.join(IMAGE_DIR, "Dockerfile"), "utf8");
+      expect(dockerfile).toContain(
+        "COPY --chmod=0644 jupyter_server_config.py /usr/local/etc/jupyter/jupyter_server_config.py",
+      );
+      expect(fs.readFileSync(HOOK, "utf8")).toContain(
+        'config_dir="${DROPSTACK_JUPYTER_CONFIG_DIR:-/usr/local/etc/jupyter}"',
+      );
+      // That folder is on the config path of the server the image runs, whatever the user's.
+      const onPath = run(
+        jupyterPython()!,
+        ["-c", "from jupyter_core.paths import jupyter_config_path; print(jupyter_config_path())"],
+        undefined,
+        { PATH: process.env.PATH, HOME: os.tmpdir() },
+      );
+      expect(onPath.output).toContain("'/usr/local/etc/jupyter'");
+    },
+  );
 
   testWithTool("shellcheck")("and the notebook copier pass shellcheck", () => {
     for (const file of ["dropstack-password.sh", "copy-notebooks.sh"]) {
