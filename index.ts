@@ -98,6 +98,12 @@ export = async () => {
       prefix,
       dataPath: node ? `${node.dataPath}/${stack}` : undefined,
       retainData: config.retainDataOnDestroy,
+      dockerAccess: node
+        ? {
+            DROPSTACK_HOST: node.ipv4Address,
+            DROPSTACK_SSH_OPTS: node.sshOpts.apply((o) => o.join(" ")),
+          }
+        : {},
     },
     { dependsOn: node ? [node.readiness] : [] },
   );

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { linkEnvironment, ServiceSpec, VolumeSpec } from "../stackfile";
+import { linkEnvironment } from "../stackfile";
+import type { ExposedPort, ServiceSpec, VolumeSpec } from "../stackfile";
 
 export interface ServiceArgs {
   /** The service, from the Stackfile. */
@@ -13,6 +14,8 @@ export interface ServiceArgs {
   networkName: pulumi.Input<string>;
   /** Aliases other services link to this one by (besides its own name). */
   linkAliases: string[];
+  /** The ports the linked services' images expose, by service name, for link variables. */
+  imagePorts: pulumi.Input<Record<string, ExposedPort[]>>;
   /** Prefix of container and volume names, unique per stack on the Docker host. */
   prefix: string;
   /**
@@ -40,10 +43,14 @@ export class Service extends pulumi.ComponentResource {
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:Service", name, {}, opts);
     const { spec } = args;
-    const linkEnv = linkEnvironment(spec, args.services);
-    const envPairs = Object.entries({ ...linkEnv, ...spec.environment });
-    const envs = envPairs.map(([k, v]) =>
-      pulumi.output(args.resolve(v)).apply((value) => `${k}=${value}`),
+    // The Stackfile's environment wins over link variables of the same name, as in Docker Cloud.
+    const envs = pulumi.output(args.imagePorts).apply((imagePorts) =>
+      pulumi.all(
+        Object.entries({
+          ...linkEnvironment(spec, args.services, imagePorts),
+          ...spec.environment,
+        }).map(([k, v]) => pulumi.output(args.resolve(v)).apply((value) => `${k}=${value}`)),
+      ),
     );
     const volumes = spec.volumes.map((v) => this.volume(name, v, args));
 

@@ -1,12 +1,20 @@
 import dockerignore from "@balena/dockerignore";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { aliasesOf, dependencies, startOrder, splitSecrets } from "../stackfile";
-import type { ServiceSpec, StackSpec } from "../stackfile";
+import {
+  aliasesOf,
+  dependencies,
+  linkTargets,
+  parseExposedPorts,
+  startOrder,
+  splitSecrets,
+} from "../stackfile";
+import type { ExposedPort, ServiceSpec, StackSpec } from "../stackfile";
 import { Service } from "./service";
 
 export interface StackArgs {
@@ -24,7 +32,18 @@ export interface StackArgs {
   dataPath?: string;
   /** Keep named Docker volumes on destroy (only without dataPath). @default false */
   retainData?: boolean;
+  /**
+   * How `scripts/image-ports.sh` reaches the Docker host to read the ports linked images expose:
+   * DROPSTACK_HOST and DROPSTACK_SSH_OPTS for a node; {} for this machine's Docker.
+   */
+  dockerAccess: Record<string, pulumi.Input<string>>;
 }
+
+// Relative to the project folder, where Pulumi runs commands (see READY_SCRIPT in node.ts).
+const IMAGE_PORTS_SCRIPT = path.relative(
+  process.cwd(),
+  path.join(__dirname, "..", "scripts", "image-ports.sh"),
+);
 
 /** The services of one Stackfile, on one network, with their images and secrets. */
 export class Stack extends pulumi.ComponentResource {
@@ -77,6 +96,25 @@ export class Stack extends pulumi.ComponentResource {
         images.set(imageKey(service), this.image(name, service, args));
     }
 
+    // The ports each linked image exposes, read on the Docker host once the image is there.
+    const imagePorts = pulumi
+      .all(
+        linkTargets(spec.services).map((target) => {
+          const image = images.get(imageKey(target))!;
+          const ports = new command.local.Command(
+            `${name}-ports-${target.name}`,
+            {
+              create: pulumi.interpolate`sh ${IMAGE_PORTS_SCRIPT} ${image.imageId}`,
+              environment: args.dockerAccess,
+              triggers: [image.imageId],
+            },
+            { parent: this, dependsOn: [image] },
+          );
+          return ports.stdout.apply((out) => [target.name, parseExposedPorts(out)] as const);
+        }),
+      )
+      .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
+
     // Dependencies first, so each service can start after the containers it needs.
     for (const service of startOrder(spec.services)) {
       const image = images.get(imageKey(service))!;
@@ -89,6 +127,7 @@ export class Stack extends pulumi.ComponentResource {
           imageId: image.imageId,
           networkName: network.name,
           linkAliases: aliasesOf(service, spec.services),
+          imagePorts,
           prefix: args.prefix,
           dataPath: args.dataPath,
           retainData: args.retainData,

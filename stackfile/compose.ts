@@ -54,6 +54,11 @@ export function exportCompose(
     (secrets.size > 0
       ? `# Set ${[...secrets].join(", ")} in the environment or a .env file first` +
         " (on a node dropstack generates or reads them from stackVars).\n"
+      : "") +
+    (spec.services.some((s) => s.links.length > 0)
+      ? "# Link variables here come from the ports the Stackfile lists. On a node, dropstack also\n" +
+        "# adds those of the ports the linked images EXPOSE, which this export cannot know: list\n" +
+        "# them under the linked service's expose: to have them here too.\n"
       : "");
   return {
     // Written as YAML 1.1, which docker-compose (and Docker Cloud) read: every string that 1.1

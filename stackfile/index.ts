@@ -3,7 +3,8 @@ export { dependencies, startOrder } from "./graph";
 export { interpolate } from "./interpolate";
 export { composeEnvFile, exportCompose, toCompose } from "./compose";
 export type { ComposeOptions } from "./compose";
-export { aliasesOf, linkEnvironment } from "./links";
+export { aliasesOf, linkEnvironment, linkTargets, parseExposedPorts } from "./links";
+export type { ExposedPort } from "./links";
 export {
   parseBytes,
   parsePort,

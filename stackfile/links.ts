@@ -1,11 +1,22 @@
 // The environment variables Docker Cloud gave linked containers, as legacy `--link` did:
 // https://docs.docker.com/engine/network/links/#environment-variables
-import { ServiceSpec } from "./types";
+import { Protocol, ServiceSpec } from "./types";
 
-/** Link variables for `service`, computed from the services it links to. */
+/** A port a container listens on. */
+export interface ExposedPort {
+  port: number;
+  protocol: Protocol;
+}
+
+/**
+ * Link variables for `service`, computed from the services it links to: the ports their
+ * Stackfile entries list, and those their images expose (`imagePorts`, by service name), as
+ * Docker's links and Docker Cloud did.
+ */
 export function linkEnvironment(
   service: ServiceSpec,
   services: ServiceSpec[],
+  imagePorts: Record<string, ExposedPort[]> = {},
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const link of service.links) {
@@ -13,6 +24,7 @@ export function linkEnvironment(
     if (!target) continue;
     const prefix = link.alias.toUpperCase().replace(/[^A-Z0-9]/g, "_");
     const ports = [
+      ...(imagePorts[target.name] ?? []),
       ...target.expose.map((e) => ({ port: e.port, protocol: e.protocol })),
       ...target.ports.map((p) => ({ port: p.container, protocol: p.protocol })),
     ].filter(
@@ -48,4 +60,24 @@ export function aliasesOf(service: ServiceSpec, services: ServiceSpec[]): string
       ),
     ),
   ];
+}
+
+/** The services some other service links to: their images' exposed ports matter. */
+export function linkTargets(services: ServiceSpec[]): ServiceSpec[] {
+  return services.filter((t) => services.some((s) => s.links.some((l) => l.service === t.name)));
+}
+
+/**
+ * The ports in the output of `scripts/image-ports.sh` (`3306/tcp 33060/tcp `, from the image's
+ * Config.ExposedPorts). SCTP ports are left out: links never named them. Throws on any other
+ * word, so a changed format is never read as "no ports".
+ */
+export function parseExposedPorts(text: string): ExposedPort[] {
+  const ports: ExposedPort[] = [];
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    const match = /^(\d{1,5})\/(tcp|udp|sctp)$/.exec(word);
+    if (!match) throw new Error(`not an exposed port: ${JSON.stringify(word)}`);
+    if (match[2] !== "sctp") ports.push({ port: Number(match[1]), protocol: match[2] as Protocol });
+  }
+  return ports;
 }

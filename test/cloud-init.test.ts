@@ -137,9 +137,32 @@ describe("rendered user_data", () => {
   });
 });
 
-testWithTool("shellcheck")("the readiness scripts and .ci/run pass shellcheck", () => {
-  for (const file of ["cloud-init/wait-ready.sh", "cloud-init/node-check.sh", ".ci/run"]) {
-    const result = run("shellcheck", [path.join(__dirname, "..", file)]);
-    expect({ file, ...result }).toEqual({ file, status: 0, output: "" });
-  }
-});
+testWithTool("shellcheck")(
+  "every shell script of the project, and .ci/run, pass shellcheck",
+  () => {
+    const root = path.join(__dirname, "..");
+    const scripts = (dir: string): string[] =>
+      fs
+        .readdirSync(path.join(root, dir), { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory()
+            ? scripts(path.join(dir, e.name))
+            : e.name.endsWith(".sh")
+              ? [path.join(dir, e.name)]
+              : [],
+        );
+    const files = [
+      ...scripts("cloud-init"),
+      ...scripts("scripts"),
+      ...scripts("images"),
+      ".ci/run",
+    ];
+    expect(files).toEqual(
+      expect.arrayContaining(["cloud-init/wait-ready.sh", "scripts/image-ports.sh"]),
+    );
+    for (const file of files) {
+      const result = run("shellcheck", [path.join(__dirname, "..", file)]);
+      expect({ file, ...result }).toEqual({ file, status: 0, output: "" });
+    }
+  },
+);

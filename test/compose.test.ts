@@ -13,6 +13,7 @@ const FIXTURES: [string, Record<string, string>][] = [
   ["test/fixtures/multi.yml", {}],
   ["test/fixtures/every-key.yml", {}],
   ["test/fixtures/seed-stackfile.yml", { USERNAME: "alice" }],
+  ["test/fixtures/wordpress.yml", {}],
 ];
 
 function exportOf(
@@ -114,3 +115,17 @@ testWithTool("docker-compose")(
     });
   },
 );
+
+test("says that link variables from the linked images' EXPOSE are not in the export", () => {
+  const note =
+    "# Link variables here come from the ports the Stackfile lists. On a node, dropstack also\n" +
+    "# adds those of the ports the linked images EXPOSE, which this export cannot know: list\n" +
+    "# them under the linked service's expose: to have them here too.\n";
+  const wordpress = exportOf("test/fixtures/wordpress.yml", {}).compose;
+  expect(wordpress).toContain(note);
+  expect(YAML.parse(wordpress).services.wordpress.environment).not.toHaveProperty(
+    "MYSQL_PORT_3306_TCP_ADDR",
+  );
+  const unlinked = parseStackfile("web:\n  image: nginx:1.27\n", "stack.yml").spec;
+  expect(toCompose(unlinked)).not.toContain("Link variables");
+});

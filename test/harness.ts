@@ -45,7 +45,12 @@ export const FAKE_IPV6 = "2001:db8::10";
 export const ROOT = path.resolve(__dirname, "..");
 
 /** Fake but recognisable values for what providers compute. */
-function computedState(type: string, name: string, inputs: any): Record<string, any> {
+function computedState(
+  type: string,
+  name: string,
+  inputs: any,
+  options: RunOptions,
+): Record<string, any> {
   switch (type) {
     case "digitalocean:index/droplet:Droplet":
       return {
@@ -76,7 +81,7 @@ function computedState(type: string, name: string, inputs: any): Record<string, 
         imageId: `sha256:${Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64)}`,
       };
     case "command:local:Command":
-      return { ...inputs, stdout: "", stderr: "" };
+      return { ...inputs, stdout: options.commandStdout?.[name] ?? "", stderr: "" };
     default:
       return inputs;
   }
@@ -113,6 +118,8 @@ export interface RunOptions {
   preview?: boolean;
   /** Answers for provider functions (invokes) by token; any other call fails the test. */
   calls?: Record<string, (inputs: any) => any>;
+  /** What local commands print, by resource name (default: nothing). */
+  commandStdout?: Record<string, string>;
 }
 
 /** Loads `../index` afresh under the mock engine with the given config. */
@@ -128,7 +135,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     {
       newResource(args) {
         const record = resources.find((r) => r.type === args.type && r.name === args.name);
-        const state = computedState(args.type, args.name, args.inputs);
+        const state = computedState(args.type, args.name, args.inputs, options);
         if (record) {
           record.inputs = unwrapSecrets(args.inputs, record.secretInputs);
           record.state = unwrapSecrets(state, new Set());
