@@ -93,7 +93,13 @@ export class Proxy extends pulumi.ComponentResource {
       {
         name: `${args.prefix}-proxy`,
         image: image.imageId,
-        envs: [pulumi.interpolate`${SITE_VARIABLE}=${args.site}`],
+        envs: [
+          pulumi.interpolate`${SITE_VARIABLE}=${args.site}`,
+          // Where Caddy keeps certificates and its autosaved config: the mounts below. The
+          // official image sets the same; said here so nothing depends on that.
+          `XDG_DATA_HOME=${PROXY_PATHS.data}`,
+          `XDG_CONFIG_HOME=${PROXY_PATHS.config}`,
+        ],
         networksAdvanced: [{ name: args.networkName }],
         ports: [
           { internal: 80, external: 80, protocol: "tcp" },

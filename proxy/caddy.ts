@@ -63,6 +63,10 @@ export function renderCaddyfile(config: ProxyConfig): string {
     "admin off",
     // Stop within Docker's 10 s stop timeout even with kernels' WebSockets open.
     "grace_period 5s",
+    // A browser sends no SNI for an IP address, and Caddy then picks a certificate by the
+    // address the connection reached: behind Docker's published ports that is the container's,
+    // not the node's, and the handshake fails. Without SNI, serve the site's certificate.
+    `default_sni {$${SITE_VARIABLE}}`,
     // The cloud firewall opens 443/tcp only: no HTTP/3 over UDP.
     "servers {",
     "\tprotocols h1 h2",

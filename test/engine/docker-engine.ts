@@ -11,7 +11,7 @@ export interface DockerEngine {
   /** The engine's address, for DOCKER_HOST. */
   host: string;
   /** Runs the docker client against the engine; returns stdout, throws with stderr. */
-  docker(args: string[], input?: string): string;
+  docker(args: string[], input?: string | Buffer): string;
   /** Stops the engine if this harness started it. */
   stop(): Promise<void>;
 }
@@ -31,7 +31,7 @@ function answers(host: string | undefined): boolean {
 }
 
 function client(host: string) {
-  return (args: string[], input?: string): string => {
+  return (args: string[], input?: string | Buffer): string => {
     const r = spawnSync("docker", args, {
       env: { ...process.env, DOCKER_HOST: host },
       encoding: "utf8",

@@ -1,7 +1,8 @@
 // `npm run test:engine`: dropstack on the real Pulumi engine and a real Docker engine. The CLI
 // and its language host are built from their Go modules (scripts/engine/build.sh, cached) and
 // driven with the same `npx pulumi` commands the README gives users: previews of every shipped
-// stack, bad input as users see it, and the compose export of test/engine/stack/ on Docker.
+// stack, bad input as users see it, the compose export of test/engine/stack/ on Docker, and what
+// up does on the Docker host besides containers (host-checks.ts: image ports, the HTTPS proxy).
 // The deploy checks (up, probes, edits, an up cut off half-way, destroy) need provider plugins
 // the Go proxy here cannot build; they run with DROPSTACK_ENGINE_PLUGINS=download where the
 // engine can fetch them. Prints `N passed, N failed` last. Without Go, Docker or root it says
@@ -12,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { baseImageMissing, ensureBaseImage } from "./base-image";
 import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine";
+import { hostChecks } from "./host-checks";
 import { buildEngine, copyProject, engineMissing, Pulumi, tail } from "./pulumi-engine";
 
 const STACK = "e2e";
@@ -126,6 +128,7 @@ const notRunHere: string[] = [];
 async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Promise<void> {
   await engineChecks(pulumi, project);
   await composeChecks(engine, project);
+  await hostChecks(engine, project, PREFIX, check);
   if (!DOWNLOAD_PLUGINS) {
     notRunHere.push(
       "the deploy checks (pulumi up, the url and password, names and link variables in the " +

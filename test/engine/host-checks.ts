@@ -1,0 +1,234 @@
+// What `pulumi up` does on the Docker host besides creating containers, done here on the real
+// Docker engine with the program's own artefacts: scripts/image-ports.sh reading an image's
+// EXPOSE lines, and the HTTPS proxy as the Docker provider creates it (Caddy at the node's
+// version, the Caddyfile planProxy renders, files uploaded as a tar at /, the stack network's
+// svc-N aliases) fronting a web service with `tls: internal`.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { PROXY_PATHS } from "../../proxy/caddy";
+import { planProxy } from "../../proxy/plan";
+import { parseExposedPorts, parseStackfile } from "../../stackfile";
+import { caddyBinary } from "../caddy";
+import { makeCa } from "../servers";
+import { BASE_IMAGE } from "./base-image";
+import type { DockerEngine } from "./docker-engine";
+
+type Check = (name: string, fn: () => unknown) => Promise<void>;
+
+/** The proxy's site in the Docker check: an address, as a node without a domain has. */
+const SITE = "127.0.0.1";
+
+export async function hostChecks(
+  engine: DockerEngine,
+  project: string,
+  prefix: string,
+  check: Check,
+): Promise<void> {
+  await check("scripts/image-ports.sh reads the ports an image exposes from Docker", () => {
+    const tag = `${prefix}-exposes:test`;
+    engine.docker(
+      ["build", "-q", "-t", tag, "-"],
+      `FROM ${BASE_IMAGE}\nEXPOSE 3306 33060/udp 9/sctp\n`,
+    );
+    try {
+      const id = engine.docker(["image", "inspect", "--format", "{{.Id}}", tag]).trim();
+      const run = spawnSync("sh", [path.join(project, "scripts", "image-ports.sh"), id], {
+        env: { ...process.env, DOCKER_HOST: engine.host },
+        encoding: "utf8",
+      });
+      if (run.status !== 0) throw new Error(`image-ports.sh: ${run.stderr}`);
+      expectEqual(
+        parseExposedPorts(run.stdout),
+        [
+          { port: 3306, protocol: "tcp" },
+          { port: 33060, protocol: "udp" },
+        ],
+        "the image's exposed ports",
+      );
+    } finally {
+      engine.docker(["rmi", tag]);
+    }
+  });
+
+  await check(
+    "the HTTPS proxy (tls internal) fronts a service on the stack network in Docker",
+    () => proxyCheck(engine, prefix),
+  );
+}
+
+async function proxyCheck(engine: DockerEngine, prefix: string): Promise<void> {
+  const caddy = caddyBinary();
+  if (caddy === undefined) throw new Error("Caddy is not built: run scripts/caddy/build.sh");
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-proxy-engine-"));
+  const network = `${prefix}-proxy`;
+  const names = { web: `${prefix}-web-1`, proxy: `${prefix}-proxy`, image: `${prefix}-caddy:test` };
+  const cleanup = () => {
+    for (const c of [names.proxy, names.web]) tryDocker(engine, ["rm", "-f", c]);
+    tryDocker(engine, ["network", "rm", network]);
+    tryDocker(engine, ["rmi", names.image]);
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  cleanup();
+  fs.mkdirSync(work, { recursive: true });
+  try {
+    // What the program would deploy for this Stackfile on the local target with tls internal.
+    const { spec } = parseStackfile(
+      'web:\n  image: dropstack-test/base:bookworm\n  command: python3 -m http.server 8080\n  ports:\n    - "80:8080"\n',
+      "stack.yml",
+    );
+    const plan = planProxy({ target: "local", tls: "internal", domain: "" }, spec)!;
+    expectEqual(plan.caddyfile.includes("reverse_proxy web-1:8080\n"), true, "the upstream");
+
+    // The stand-in for caddy:<version>: the same release, on the base image.
+    fs.copyFileSync(caddy, path.join(work, "caddy"));
+    fs.writeFileSync(
+      path.join(work, "Dockerfile"),
+      `FROM ${BASE_IMAGE}\nCOPY caddy /usr/bin/caddy\n` +
+        'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]\n',
+    );
+    engine.docker(["build", "-q", "-t", names.image, work]);
+
+    engine.docker(["network", "create", network]);
+    // The web service as the Service component runs it: on the network, answering to web-1.
+    engine.docker([
+      "run",
+      "-d",
+      "--name",
+      names.web,
+      "--network",
+      network,
+      "--network-alias",
+      "web",
+      "--network-alias",
+      "web-1",
+      BASE_IMAGE,
+      "python3",
+      "-m",
+      "http.server",
+      "8080",
+    ]);
+
+    // The stack's CA, as up makes it (an EC P-256 root).
+    const ca = makeCa(fs.mkdtempSync(path.join(work, "ca-")), "dropstack engine test root CA");
+    const caPem = ca.pem;
+
+    // Created, then given its files, then started: what the provider does with `uploads`,
+    // which it sends as one tar extracted at / (parent folders made as needed).
+    engine.docker([
+      "create",
+      "--name",
+      names.proxy,
+      "--network",
+      network,
+      "-p",
+      "127.0.0.1::80",
+      "-p",
+      "127.0.0.1::443",
+      "-e",
+      // An IP address, as a node without a domain has: browsers send no SNI for it, and Caddy,
+      // behind Docker's port publishing, sees its container's address, not this one.
+      `DROPSTACK_SITE=${SITE}`,
+      // As components/proxy.ts sets them; the stand-in image, unlike caddy's, does not.
+      ...["-e", "XDG_DATA_HOME=/data", "-e", "XDG_CONFIG_HOME=/config"],
+      names.image,
+    ]);
+    const tree = path.join(work, "uploads");
+    const put = (file: string, content: string) => {
+      fs.mkdirSync(path.join(tree, path.dirname(file)), { recursive: true });
+      fs.writeFileSync(path.join(tree, file), content);
+    };
+    put(PROXY_PATHS.caddyfile, plan.caddyfile);
+    put(PROXY_PATHS.caCert, caPem);
+    put(PROXY_PATHS.caKey, fs.readFileSync(ca.key, "utf8"));
+    const tar = spawnSync("tar", ["-C", tree, "-c", "."], { maxBuffer: 1 << 24 });
+    if (tar.status !== 0) throw new Error(`tar: ${tar.stderr}`);
+    engine.docker(["cp", "-", `${names.proxy}:/`], tar.stdout);
+    engine.docker(["start", names.proxy]);
+
+    const port = (inner: number) =>
+      Number(
+        engine
+          .docker(["port", names.proxy, `${inner}/tcp`])
+          .trim()
+          .split(":")
+          .pop(),
+      );
+    const httpsPort = port(443);
+    const httpPort = port(80);
+    const answer = await waitForHttps(httpsPort, caPem, () =>
+      tryDocker(engine, ["logs", "--tail", "20", names.proxy]),
+    );
+    expectEqual(answer.status, 200, `https://${SITE}/ through the proxy`);
+    if (!answer.body.includes("Directory listing"))
+      throw new Error(`not the web service's page:\n${answer.body.slice(0, 300)}`);
+    // fetch() sends its own Host header; http.get sends the one the browser would.
+    const plain = await new Promise<[number | undefined, string | undefined]>((resolve, reject) =>
+      http
+        .get({ host: SITE, port: httpPort, path: "/notebooks" }, (res) => {
+          res.resume();
+          resolve([res.statusCode, res.headers.location]);
+        })
+        .on("error", reject),
+    );
+    expectEqual(plain, [308, `https://${SITE}/notebooks`], "plain HTTP");
+    // Certificates and keys in /data, which the program puts on the node's data volume.
+    const stored = engine.docker(["exec", names.proxy, "find", "/data/caddy", "-name", "*.crt"]);
+    if (!stored.includes(`/data/caddy/certificates/local/${SITE}/${SITE}.crt`))
+      throw new Error(`no certificate for ${SITE} under /data:\n${stored}`);
+  } finally {
+    cleanup();
+  }
+}
+
+/** GET https://SITE:port/ as a browser does for an address (no SNI), trusting only `ca`. */
+async function waitForHttps(
+  port: number,
+  ca: string,
+  logs: () => string,
+): Promise<{ status: number; body: string }> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let last: string;
+    try {
+      return await new Promise((resolve, reject) => {
+        const req = https.get(
+          {
+            host: SITE,
+            port,
+            path: "/",
+            ca,
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+      });
+    } catch (e) {
+      last = (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+    if (Date.now() > deadline)
+      throw new Error(`https://${SITE}/ did not answer within 30 s (last: ${last})\n${logs()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function tryDocker(engine: DockerEngine, args: string[]): string {
+  try {
+    return engine.docker(args);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+function expectEqual<T>(actual: T, expected: T, what: string): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
