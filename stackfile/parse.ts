@@ -269,8 +269,17 @@ export function parseStackfile(
     services.push(service);
   }
   for (const service of services) {
-    if (restartPolicy(value[service.name]) === undefined)
-      service.restart = defaultRestart(service, services);
+    if (restartPolicy(value[service.name]) !== undefined) continue;
+    service.restart = defaultRestart(service, services);
+    const oneShot = service.restart === "unless-stopped" ? oneShotReason(service) : undefined;
+    if (oneShot !== undefined) {
+      warn(
+        root.items.find((p) => String((p.key as YAML.Scalar).value) === service.name),
+        `service "${service.name}" looks like a task that runs once (${oneShot}) and sets no ` +
+          'restart: dropstack restarts it whenever it exits, over and over; set restart: "no" ' +
+          "for a task that runs once, or on-failure for one to retry until it succeeds",
+      );
+    }
   }
 
   for (const problem of checkGraph(services, names)) {
@@ -614,6 +623,45 @@ function defaultRestart(service: ServiceSpec, services: ServiceSpec[]): RestartP
     service.expose.length === 0 &&
     services.some((s) => s.volumesFrom.some((v) => v.service === service.name));
   return dataOnly ? "no" : "unless-stopped";
+}
+
+// Commands that do their work and exit, and images that exit at once without a command.
+const ONE_SHOT_COMMANDS = new Set([
+  "true",
+  "chown",
+  "chmod",
+  "chgrp",
+  "cp",
+  "mv",
+  "mkdir",
+  "rm",
+  "ln",
+  "touch",
+  "echo",
+  "tar",
+]);
+const ONE_SHOT_IMAGES = /^(tianon\/true|busybox|alpine|hello-world)(:[^/]*)?$/;
+
+/**
+ * Why a service that listens on nothing looks like a one-shot (its command, or an image that
+ * exits at once without one), or undefined: the unset-restart rule cannot tell it from a worker.
+ */
+function oneShotReason(service: ServiceSpec): string | undefined {
+  if (service.ports.length > 0 || service.expose.length > 0) return undefined;
+  let words = [...(service.entrypoint ?? []), ...(service.command ?? [])];
+  // `sh -c "chown -R …"`: the script's first word.
+  if (/^(\/bin\/)?(ba)?sh$/.test(words[0] ?? "") && words[1] === "-c" && words[2] !== undefined)
+    words = words[2].trim().split(/\s+/);
+  const program = words[0]?.split("/").pop();
+  if (program !== undefined && ONE_SHOT_COMMANDS.has(program)) return `command: ${words.join(" ")}`;
+  if (
+    words.length === 0 &&
+    !service.stdinOpen &&
+    !service.tty &&
+    ONE_SHOT_IMAGES.test(service.image ?? "")
+  )
+    return `image ${service.image} with no command`;
+  return undefined;
 }
 
 /** Parses `H:C` or `C` (for expose, only `C`), each with an optional /tcp or /udp. */

@@ -117,6 +117,45 @@ describe("the restart policy of a service that sets none", () => {
     ).toEqual({ data: "no", app: "unless-stopped", worker: "unless-stopped" });
   });
 
+  const warningsOf = (text: string) =>
+    parseStackfile(text, "s.yml").warnings.map((d) => `${d.line}:${d.column}: ${d.message}`);
+
+  test("a service that looks like a task that runs once is warned about, naming why", () => {
+    expect(
+      warningsOf(
+        "perms:\n  image: busybox:1.36\n  command: chown -R 1000:1000 /data\n" +
+          'init:\n  image: alpine:3.20\n  command: ["sh", "-c", "mkdir -p /data/x && echo done"]\n' +
+          "true:\n  image: tianon/true\n",
+      ),
+    ).toEqual(
+      [
+        "1:1: perms (command: chown -R 1000:1000 /data)",
+        "4:1: init (command: mkdir -p /data/x && echo done)",
+        "7:1: true (image tianon/true with no command)",
+      ].map((s) => {
+        const [, at, name, why] = /^(\S+) (\S+) (.*)$/.exec(s)!;
+        return (
+          `${at} service "${name}" looks like a task that runs once ${why} and sets no restart: ` +
+          'dropstack restarts it whenever it exits, over and over; set restart: "no" for a task ' +
+          "that runs once, or on-failure for one to retry until it succeeds"
+        );
+      }),
+    );
+  });
+
+  test("workers, listeners, interactive shells, data-only containers and set policies are not", () => {
+    expect(
+      warningsOf(
+        "worker:\n  image: python:3.12\n  command: celery -A app worker\n" +
+          "web:\n  image: busybox:1.36\n  command: httpd -f -p 8080\n  expose: ['8080']\n" +
+          "shell:\n  image: alpine:3.20\n  stdin_open: true\n  tty: true\n" +
+          "shared:\n  image: tianon/true\n  volumes: [/shared]\n" +
+          "app:\n  image: nginx:1.27\n  volumes_from: [shared]\n" +
+          "once:\n  image: busybox:1.36\n  command: chown -R 1000 /x\n  restart: 'no'\n",
+      ),
+    ).toEqual([]);
+  });
+
   test("a policy the Stackfile sets is kept, even on a volumes_from source", () => {
     expect(
       restartOf("data:\n  image: x\n  restart: always\napp:\n  image: y\n  volumes_from: [data]\n"),
