@@ -95,9 +95,137 @@ const REGION = /^[a-z]{3}[0-9]$/;
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const FINGERPRINT = /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const VOLUME_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
+
+/** What a key's reader may use: where to report problems and warnings, and how to name keys. */
+interface ReadContext {
+  /** Reports the value as not allowed: `<key>: "<value>" <allowed>`. */
+  fail(value: string, allowed: string): void;
+  /** Reports a problem in the key's own words: `<key><message>`. */
+  problem(message: string): void;
+  warn(message: string): void;
+  /** The key with its namespace, for messages. */
+  key: string;
+  /** Whether the key is stored as a secret. */
+  secret: boolean;
+}
+
+/** Reads one key's value, as the engine hands it over, into its typed form. */
+type Reader<T> = (value: string, context: ReadContext) => T;
+
+const text =
+  (pattern: RegExp, allowed: string): Reader<string> =>
+  (value, { fail }) => {
+    if (!pattern.test(value)) fail(value, allowed);
+    return value;
+  };
+
+function oneOf<T extends string>(values: readonly T[], allowed: string): Reader<T> {
+  return text(new RegExp(`^(${values.join("|")})$`), allowed) as Reader<T>;
+}
+
+const bool: Reader<boolean> = (value, { fail }) => {
+  if (value !== "true" && value !== "false") fail(value, "is not a boolean; use true or false");
+  return value === "true";
+};
+
+const wholeNumber =
+  (min: number, max: number, unit: string): Reader<number> =>
+  (value, { fail }) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      fail(value, `is not allowed; use a whole number of ${unit} from ${min} to ${max}`);
+    }
+    return n;
+  };
+
+const listOf =
+  (check: (item: string) => boolean, allowed: string): Reader<string[]> =>
+  (value, { fail }) => {
+    const parsed = parseJson(value);
+    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+      fail(value, "is not a list of strings");
+      return [];
+    }
+    for (const item of parsed) if (!check(item)) fail(item, allowed);
+    return parsed as string[];
+  };
+
 // A fully qualified name: letters, digits and inner dashes per label, at least two labels.
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-const VOLUME_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
+
+const domain: Reader<string> = (value, { fail, key }) => {
+  if (value !== "" && !DOMAIN.test(value)) {
+    fail(
+      value,
+      /^\d{1,3}(\.\d{1,3}){3}$/.test(value) || isIpv6(value)
+        ? `is an IP address, not a domain name; leave ${key} unset and the node's own address gets the certificate`
+        : "is not a domain name; use a lowercase name like notebooks.example.com, without scheme, port or path",
+    );
+  }
+  return value;
+};
+
+/** stackVars: a map of variable names to plain values, secret as a whole if set with --secret. */
+const stackVars: Reader<Record<string, pulumi.Input<string>>> = (value, context) => {
+  const { fail, problem, warn, key, secret } = context;
+  const vars: Record<string, pulumi.Input<string>> = {};
+  const parsed = parseJson(value);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    fail(secret ? "[secret]" : value, "is not a map of names to values");
+    return vars;
+  }
+  for (const [name, item] of Object.entries(parsed)) {
+    if (!VAR_NAME.test(name)) {
+      fail(name, "is not a variable name; use letters, digits and _, not starting with a digit");
+    } else if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
+      problem(`.${name}: is not a string, number or boolean`);
+    } else {
+      vars[name] = secret ? pulumi.secret(String(item)) : String(item);
+      if (!secret && /(PASSWORD|SECRET|TOKEN|KEY)$/.test(name)) {
+        warn(
+          `${key}.${name} looks like a secret but is stored in plain text in the stack's file; ` +
+            `set it again with \`npx pulumi config set --secret --path stackVars.${name} <value>\``,
+        );
+      }
+    }
+  }
+  return vars;
+};
+
+/** Every key this project reads, with its reader; the defaults are DEFAULTS'. */
+const READERS: { [K in keyof typeof DEFAULTS]: Reader<DropstackConfig[K]> } = {
+  target: oneOf(["digitalocean", "local"], "is not a target; use digitalocean or local"),
+  region: text(REGION, "is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1"),
+  size: text(SLUG, "is not a DigitalOcean size slug; use one like s-2vcpu-2gb or s-4vcpu-8gb"),
+  image: text(SLUG, "is not a DigitalOcean image slug; use one like ubuntu-24-04-x64"),
+  volumeSize: wholeNumber(1, 16384, "GiB"),
+  retainDataOnDestroy: bool,
+  dataVolumeId: text(
+    VOLUME_ID,
+    "is not a DigitalOcean volume ID; use the ID `doctl compute volume list` shows, like 506f78a4-e098-11e5-ad9f-000f53306ae1, or leave it unset",
+  ),
+  sshSourceCidrs: listOf(
+    isCidr,
+    "is not a CIDR; use an IPv4 or IPv6 network like 203.0.113.0/24, 198.51.100.7/32 or ::/0",
+  ),
+  sshKeyFingerprints: listOf(
+    (f) => FINGERPRINT.test(f),
+    "is not an SSH key fingerprint; use the MD5 form DigitalOcean shows, like 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa",
+  ),
+  backups: bool,
+  ipv6: bool,
+  monitoring: bool,
+  readinessTimeoutMinutes: wholeNumber(1, 120, "minutes"),
+  stackfile: text(/\S/, "is not a file path"),
+  stackVars,
+  tls: oneOf(
+    ["auto", "internal", "off"],
+    "is not a TLS mode; use auto (a trusted certificate), internal (the stack's own CA) or off (plain HTTP)",
+  ),
+  domain,
+  manageDns: bool,
+};
 
 /** Validates raw config; throws one error listing every problem. */
 export function parseConfig(
@@ -106,174 +234,62 @@ export function parseConfig(
   namespace = "dropstack",
 ): DropstackConfig {
   const problems: string[] = [];
-  const known = new Set<string>(CONFIG_KEYS);
+  const warnings: string[] = [];
   const key = (k: string) => `${namespace}:${k}`;
-  const fail = (k: string, value: string, allowed: string) =>
-    problems.push(`${key(k)}: ${JSON.stringify(value)} ${allowed}`);
 
-  const text = (k: keyof typeof DEFAULTS, pattern: RegExp, allowed: string): string => {
+  const values: Record<string, unknown> = {};
+  for (const [k, read] of Object.entries(READERS) as [keyof typeof DEFAULTS, Reader<unknown>][]) {
     const value = raw.get(key(k));
-    if (value === undefined) return DEFAULTS[k] as string;
-    if (!pattern.test(value)) fail(k, value, allowed);
-    return value;
-  };
-  const bool = (k: keyof typeof DEFAULTS): boolean => {
-    const value = raw.get(key(k));
-    if (value === undefined) return DEFAULTS[k] as boolean;
-    if (value !== "true" && value !== "false")
-      fail(k, value, "is not a boolean; use true or false");
-    return value === "true";
-  };
-  const int = (k: keyof typeof DEFAULTS, min: number, max: number, unit: string): number => {
-    const value = raw.get(key(k));
-    if (value === undefined) return DEFAULTS[k] as number;
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-      fail(k, value, `is not allowed; use a whole number of ${unit} from ${min} to ${max}`);
-    }
-    return n;
-  };
-  const list = (k: keyof typeof DEFAULTS, check: (item: string) => boolean, allowed: string) => {
-    const value = raw.get(key(k));
-    if (value === undefined) return [...(DEFAULTS[k] as readonly string[])];
-    const parsed = parseJson(value);
-    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
-      fail(k, value, "is not a list of strings");
-      return [];
-    }
-    for (const item of parsed) if (!check(item)) fail(k, item, allowed);
-    return parsed as string[];
-  };
-
-  const target = raw.get(key("target")) ?? DEFAULTS.target;
-  if (target !== "digitalocean" && target !== "local") {
-    fail("target", target, "is not a target; use digitalocean or local");
+    const fallback = DEFAULTS[k];
+    values[k] =
+      value === undefined
+        ? // Copies, so no stack's config shares (and changes) the defaults' lists and maps.
+          Array.isArray(fallback)
+          ? [...fallback]
+          : typeof fallback === "object"
+            ? { ...fallback }
+            : fallback
+        : read(value, {
+            fail: (shown, allowed) =>
+              problems.push(`${key(k)}: ${JSON.stringify(shown)} ${allowed}`),
+            problem: (message) => problems.push(`${key(k)}${message}`),
+            warn: (message) => warnings.push(message),
+            key: key(k),
+            secret: raw.isSecret(key(k)),
+          });
   }
+  const result = { ...values, warnings } as DropstackConfig;
 
-  const result: DropstackConfig = {
-    target: target as Target,
-    region: text(
-      "region",
-      REGION,
-      "is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1",
-    ),
-    size: text(
-      "size",
-      SLUG,
-      "is not a DigitalOcean size slug; use one like s-2vcpu-2gb or s-4vcpu-8gb",
-    ),
-    image: text("image", SLUG, "is not a DigitalOcean image slug; use one like ubuntu-24-04-x64"),
-    volumeSize: int("volumeSize", 1, 16384, "GiB"),
-    retainDataOnDestroy: bool("retainDataOnDestroy"),
-    dataVolumeId: text(
-      "dataVolumeId",
-      VOLUME_ID,
-      "is not a DigitalOcean volume ID; use the ID `doctl compute volume list` shows, like 506f78a4-e098-11e5-ad9f-000f53306ae1, or leave it unset",
-    ),
-    sshSourceCidrs: list(
-      "sshSourceCidrs",
-      isCidr,
-      "is not a CIDR; use an IPv4 or IPv6 network like 203.0.113.0/24, 198.51.100.7/32 or ::/0",
-    ),
-    sshKeyFingerprints: list(
-      "sshKeyFingerprints",
-      (f) => FINGERPRINT.test(f),
-      "is not an SSH key fingerprint; use the MD5 form DigitalOcean shows, like 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa",
-    ),
-    backups: bool("backups"),
-    ipv6: bool("ipv6"),
-    monitoring: bool("monitoring"),
-    readinessTimeoutMinutes: int("readinessTimeoutMinutes", 1, 120, "minutes"),
-    stackfile: text("stackfile", /\S/, "is not a file path"),
-    stackVars: { ...DEFAULTS.stackVars },
-    tls: text(
-      "tls",
-      /^(auto|internal|off)$/,
-      "is not a TLS mode; use auto (a trusted certificate), internal (the stack's own CA) or off (plain HTTP)",
-    ) as TlsMode,
-    domain: raw.get(key("domain")) ?? DEFAULTS.domain,
-    manageDns: bool("manageDns"),
-    warnings: [],
-  };
-  if (result.domain !== "" && !DOMAIN.test(result.domain)) {
-    fail(
-      "domain",
-      result.domain,
-      /^\d{1,3}(\.\d{1,3}){3}$/.test(result.domain) || isIpv6(result.domain)
-        ? `is an IP address, not a domain name; leave ${key("domain")} unset and the node's own address gets the certificate`
-        : "is not a domain name; use a lowercase name like notebooks.example.com, without scheme, port or path",
-    );
-  }
+  // What no single key can say: settings that need each other, or mean nothing on a target.
   if (result.manageDns && result.domain === "") {
     problems.push(
       `${key("manageDns")}: true needs ${key("domain")}, the name whose A record points at the node; set it, or set manageDns to false`,
     );
   }
-
-  const varsValue = raw.get(key("stackVars"));
-  if (varsValue !== undefined) {
-    const parsed = parseJson(varsValue);
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-      fail(
-        "stackVars",
-        raw.isSecret(key("stackVars")) ? "[secret]" : varsValue,
-        "is not a map of names to values",
-      );
-    } else {
-      const secret = raw.isSecret(key("stackVars"));
-      for (const [name, value] of Object.entries(parsed)) {
-        if (!VAR_NAME.test(name)) {
-          fail(
-            "stackVars",
-            name,
-            "is not a variable name; use letters, digits and _, not starting with a digit",
-          );
-        } else if (
-          typeof value !== "string" &&
-          typeof value !== "number" &&
-          typeof value !== "boolean"
-        ) {
-          problems.push(`${key("stackVars")}.${name}: is not a string, number or boolean`);
-        } else {
-          result.stackVars[name] = secret ? pulumi.secret(String(value)) : String(value);
-          if (!secret && /(PASSWORD|SECRET|TOKEN|KEY)$/.test(name)) {
-            result.warnings.push(
-              `${key("stackVars")}.${name} looks like a secret but is stored in plain text in the stack's file; ` +
-                `set it again with \`npx pulumi config set --secret --path stackVars.${name} <value>\``,
-            );
-          }
-        }
-      }
-    }
-  }
-
   const sshSources = result.target === "digitalocean" ? result.sshSourceCidrs : [];
   for (const cidr of sshSources.filter(isDocumentationNetwork)) {
-    result.warnings.push(
+    warnings.push(
       `${key("sshSourceCidrs")}: ${cidr} is an example network reserved for documentation, which no ` +
         "machine is in: SSH to the node, and with it the deploy, will time out. Replace it with " +
         "the networks you work from, such as your public address followed by /32",
     );
   }
-
   if (result.target === "digitalocean" && result.tls === "off") {
-    result.warnings.push(
+    warnings.push(
       `${key("tls")} is off: the notebook password, its cookies and every notebook cross the internet ` +
         "in clear text. Leave it unset (auto) for HTTPS with a trusted certificate",
     );
   }
   if (result.target === "local" && (result.domain !== "" || result.manageDns)) {
-    result.warnings.push(
+    warnings.push(
       `${key("domain")} and ${key("manageDns")} are ignored with target local: the stack answers on localhost`,
     );
   }
-
   if (result.target === "local" && result.dataVolumeId !== "") {
-    result.warnings.push(
+    warnings.push(
       `${key("dataVolumeId")} is ignored with target local: data lives in named Docker volumes`,
     );
   }
-
   if (
     result.target === "digitalocean" &&
     raw.get("digitalocean:token") === undefined &&
@@ -287,6 +303,7 @@ export function parseConfig(
   }
 
   // A mistyped key would otherwise be silently ignored and its default used.
+  const known = new Set<string>(CONFIG_KEYS);
   for (const full of raw.keys?.() ?? []) {
     if (!full.startsWith(`${namespace}:`)) continue;
     const k = full.slice(namespace.length + 1);
