@@ -244,7 +244,7 @@ export function parseStackfile(
   }
 
   const names = new Set(root.items.map((p) => String((p.key as YAML.Scalar).value)));
-  const services: ServiceSpec[] = [];
+  const drafts: ServiceDraft[] = [];
   const mapped = new Set<string>();
   for (const pair of root.items) {
     const name = String((pair.key as YAML.Scalar).value);
@@ -255,22 +255,25 @@ export function parseStackfile(
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) continue;
     mapped.add(name);
     const node = pair.value as YAML.YAMLMap;
-    const service = mapService(name, raw as Record<string, unknown>, {
+    const draft = mapService(name, raw as Record<string, unknown>, {
       error: (key, message) => error(keyOf(node, key) ?? pair, message),
       warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
       itemError: (key, index, message) => error(itemOf(node, key, index), message),
       nodeTags: options.nodeTags,
     });
     const buildKey = keyOf(node, "build");
-    if (service.build && buildKey?.range) {
+    if (draft.build && buildKey?.range) {
       const { line, col } = lineCounter.linePos(buildKey.range[0]);
-      service.build.at = { line, column: col };
+      draft.build.at = { line, column: col };
     }
-    services.push(service);
+    drafts.push(draft);
   }
-  for (const service of services) {
-    if (restartPolicy(value[service.name]) !== undefined) continue;
-    service.restart = defaultRestart(service, services);
+  const services: ServiceSpec[] = [];
+  for (const draft of drafts) {
+    const service = { ...draft, restart: draft.restart ?? defaultRestart(draft, drafts) };
+    services.push(service);
+    // A restart the service sets is what it asks for, even for a one-shot.
+    if (draft.restart !== undefined) continue;
     const oneShot = service.restart === "unless-stopped" ? oneShotReason(service) : undefined;
     if (oneShot !== undefined) {
       warn(
@@ -362,174 +365,221 @@ function itemOf(service: YAML.YAMLMap, key: string, index: number): YAML.Node | 
   );
 }
 
+/** Where a service's problems go: at a key, or at one item of a list-valued key. */
 interface Reporter {
   error(key: string, message: string): void;
   warn(key: string, message: string): void;
   itemError(key: string, index: number, message: string): void;
+  /** The node's tags, which a service's tags: should name. */
   nodeTags?: string[];
 }
 
-function mapService(name: string, raw: Record<string, unknown>, report: Reporter): ServiceSpec {
-  const list = (key: string): string[] => {
-    const v = raw[key];
-    return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+/** A Reporter for one key, so that a handler reports where its key is without naming it. */
+interface KeyReporter {
+  error(message: string): void;
+  warn(message: string): void;
+  itemError(index: number, message: string): void;
+  nodeTags: readonly string[];
+}
+
+/**
+ * A service as its own keys describe it. An unset restart stays unset here: its default depends
+ * on the other services (see defaultRestart), so it is filled in once they are all read.
+ */
+type ServiceDraft = Omit<ServiceSpec, "restart"> & { restart?: RestartPolicy };
+
+/** The keys the schema allows a service: the table below gives each a meaning, and no other. */
+type ServiceKey = keyof typeof schema.definitions.service.properties;
+
+/**
+ * Reads one key the service sets: checks what the schema cannot (the schema has checked the
+ * value's shape), and writes the key's part of the service.
+ */
+type KeyHandler = (value: unknown, service: ServiceDraft, report: KeyReporter) => void;
+
+/** A value the schema has fully checked (a string, number, boolean or enum), taken as it is. */
+function asIs<F extends Exclude<keyof ServiceDraft, "name">>(field: F): KeyHandler {
+  return (value, service) => {
+    service[field] = value as ServiceDraft[F];
   };
-  const keyValues = (key: string): Record<string, string> => {
-    const v = raw[key];
-    if (v === undefined) return {};
-    if (!Array.isArray(v)) {
-      return Object.fromEntries(
-        Object.entries(v as object).map(([k, x]) => [k, x === null ? "" : String(x)]),
+}
+
+/** One string or a list of them, as a list (a number, as a port may be, as a string). */
+function list(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [String(value)];
+}
+
+function stringList(field: "capAdd" | "capDrop" | "dns" | "dnsSearch" | "securityOpt"): KeyHandler {
+  return (value, service) => {
+    service[field] = list(value);
+  };
+}
+
+/**
+ * A list whose items each parse to a value, or to the problem with them (a string), reported at
+ * the item so that every bad item is shown and the good ones are kept.
+ */
+function parsedItems<
+  F extends "links" | "ports" | "expose" | "volumes" | "volumesFrom" | "devices" | "extraHosts",
+>(field: F, parse: (text: string) => ServiceDraft[F][number] | string): KeyHandler {
+  return (value, service, report) =>
+    list(value).forEach((text, i) => {
+      const item = parse(text);
+      if (typeof item === "string") report.itemError(i, item);
+      else (service[field] as ServiceDraft[F][number][]).push(item);
+    });
+}
+
+/** A string command is split as a shell would: the container gets argv, not a shell line. */
+function shellWords(field: "command" | "entrypoint"): KeyHandler {
+  return (value, service, report) => {
+    service[field] = words(value, report.error);
+  };
+}
+
+/**
+ * A map, or a list of NAME=value. `bareIsEmpty`: Docker and Compose take a bare label as one with
+ * an empty value; a bare variable is more likely a value forgotten, so it is an error.
+ */
+function keyValues(
+  field: "environment" | "labels",
+  { bareIsEmpty }: { bareIsEmpty: boolean },
+): KeyHandler {
+  return (value, service, report) => {
+    if (!Array.isArray(value)) {
+      service[field] = Object.fromEntries(
+        Object.entries(value as object).map(([k, x]) => [k, x === null ? "" : String(x)]),
       );
+      return;
     }
     const out: Record<string, string> = {};
-    v.forEach((item: string, i) => {
+    value.forEach((item: string, i) => {
       const eq = item.indexOf("=");
       if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
-      else if (eq === 0) report.itemError(key, i, `"${item}" has no name before "="`);
-      // Docker and Compose take a bare label as one with an empty value.
-      else if (key === "labels") out[item] = "";
+      else if (eq === 0) report.itemError(i, `"${item}" has no name before "="`);
+      else if (bareIsEmpty) out[item] = "";
       else
         report.itemError(
-          key,
           i,
           `"${item}" has no value; write ${item}=\${${item}} to take it from stackVars`,
         );
     });
-    return out;
+    service[field] = out;
   };
+}
 
-  const service: ServiceSpec = {
-    name,
-    image: raw.image as string | undefined,
-    command:
-      raw.command === undefined ? undefined : words(raw.command, (m) => report.error("command", m)),
-    entrypoint:
-      raw.entrypoint === undefined
-        ? undefined
-        : words(raw.entrypoint, (m) => report.error("entrypoint", m)),
-    environment: keyValues("environment"),
-    links: [],
-    ports: [],
-    expose: [],
-    volumes: [],
-    volumesFrom: [],
-    restart: "unless-stopped",
-    replicas: (raw.target_num_containers as number | undefined) ?? 1,
-    sequential: (raw.sequential_deployment as boolean | undefined) ?? false,
-    capAdd: list("cap_add"),
-    capDrop: list("cap_drop"),
-    devices: [],
-    networkMode: raw.net as ServiceSpec["networkMode"],
-    pidMode: raw.pid as ServiceSpec["pidMode"],
-    dns: list("dns"),
-    dnsSearch: list("dns_search"),
-    extraHosts: [],
-    labels: keyValues("labels"),
-    securityOpt: list("security_opt"),
-    cgroupParent: raw.cgroup_parent as string | undefined,
-    workingDir: raw.working_dir as string | undefined,
-    user: raw.user as string | undefined,
-    hostname: raw.hostname as string | undefined,
-    domainname: raw.domainname as string | undefined,
-    macAddress: raw.mac_address as string | undefined,
-    cpuShares: raw.cpu_shares as number | undefined,
-    cpuset: raw.cpuset as string | undefined,
-    privileged: raw.privileged as boolean | undefined,
-    readOnly: raw.read_only as boolean | undefined,
-    stdinOpen: raw.stdin_open as boolean | undefined,
-    tty: raw.tty as boolean | undefined,
+/** A size in bytes, as `docker run` reads `256m`; memswap_limit may also be -1, unlimited. */
+function memorySize(field: "memLimit" | "memswapLimit", allowUnlimited: boolean): KeyHandler {
+  return (value, service, report) => {
+    const bytes = parseBytes(String(value), allowUnlimited);
+    // At the value (item 0 of a key that is not a list), which is what is wrong.
+    if (bytes === undefined)
+      report.itemError(
+        0,
+        `"${value}" is not a memory size; write bytes or a number with b, k, m or g, like 256m`,
+      );
+    else service[field] = bytes;
   };
+}
 
-  if (raw.build !== undefined) {
+/** A key Docker Cloud took that dropstack cannot honour: the message says what to do instead. */
+function rejected(message: string): KeyHandler {
+  return (_value, _service, report) => report.error(message);
+}
+
+/** A key Docker Cloud took that means nothing here: accepted, with a warning when it is on. */
+function noEffect(message: string, isOn: (value: unknown) => boolean = () => true): KeyHandler {
+  return (value, _service, report) => {
+    if (isOn(value)) report.warn(message);
+  };
+}
+
+/**
+ * What each service key means. Its type holds the table to exactly the schema's keys (which
+ * SERVICE_KEYS lists and docs/stackfile.md describes), so the two cannot disagree on which keys
+ * exist; a key outside them was reported before the schema ran, with the nearest known one.
+ * Handlers run in this order, which is the order their problems come out in: warnings are not
+ * sorted, and errors sorted by position keep it where they share one (keys a `<<` merge brings
+ * in are reported at the service, or at the top of the file for an item).
+ */
+const SERVICE_KEY_HANDLERS: { readonly [K in ServiceKey]: KeyHandler } = {
+  image: asIs("image"),
+  build: (value, service) => {
     const build =
-      typeof raw.build === "string"
-        ? { context: raw.build }
-        : (raw.build as { context: string; dockerfile?: string; args?: Record<string, unknown> });
+      typeof value === "string"
+        ? { context: value }
+        : (value as { context: string; dockerfile?: string; args?: Record<string, unknown> });
     service.build = {
       context: build.context,
       dockerfile: build.dockerfile,
       args: Object.fromEntries(Object.entries(build.args ?? {}).map(([k, v]) => [k, String(v)])),
     };
-  }
-
-  list("links").forEach((link, i) => {
+  },
+  command: shellWords("command"),
+  entrypoint: shellWords("entrypoint"),
+  environment: keyValues("environment", { bareIsEmpty: false }),
+  labels: keyValues("labels", { bareIsEmpty: true }),
+  links: parsedItems("links", (link) => {
     const [target, alias, ...rest] = link.split(":");
-    if (rest.length > 0 || target === "" || alias === "") {
-      report.itemError("links", i, `"${link}" is not a link; write "service" or "service:alias"`);
-    } else {
-      service.links.push({ service: target, alias: alias ?? target });
-    }
-  });
-
-  (raw.ports as unknown[] | undefined)?.forEach((p, i) => {
-    const port = parsePort(String(p), true);
-    if (typeof port === "string") report.itemError("ports", i, port);
-    else service.ports.push(port);
-  });
-  (raw.expose as unknown[] | undefined)?.forEach((p, i) => {
-    const port = parsePort(String(p), false);
-    if (typeof port === "string") report.itemError("expose", i, port);
-    else service.expose.push({ port: port.container, protocol: port.protocol });
-  });
-
-  list("volumes").forEach((v, i) => {
-    const volume = parseVolume(v);
-    if (typeof volume === "string") report.itemError("volumes", i, volume);
-    else service.volumes.push(volume);
-  });
-  list("volumes_from").forEach((v, i) => {
+    if (rest.length > 0 || target === "" || alias === "")
+      return `"${link}" is not a link; write "service" or "service:alias"`;
+    return { service: target, alias: alias ?? target };
+  }),
+  ports: parsedItems("ports", (p) => parsePort(p, true)),
+  expose: parsedItems("expose", (p) => {
+    const port = parsePort(p, false);
+    return typeof port === "string" ? port : { port: port.container, protocol: port.protocol };
+  }),
+  volumes: parsedItems("volumes", parseVolume),
+  volumes_from: parsedItems("volumesFrom", (v) => {
     const [from, mode, ...rest] = v.split(":");
-    if (rest.length > 0 || from === "" || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
-      report.itemError(
-        "volumes_from",
-        i,
-        `"${v}" is not a volumes_from entry; write "service" or "service:ro"`,
-      );
-    } else {
-      service.volumesFrom.push({ service: from, readOnly: mode === "ro" });
-    }
-  });
-  list("devices").forEach((d, i) => {
+    if (rest.length > 0 || from === "" || (mode !== undefined && mode !== "ro" && mode !== "rw"))
+      return `"${v}" is not a volumes_from entry; write "service" or "service:ro"`;
+    return { service: from, readOnly: mode === "ro" };
+  }),
+  devices: parsedItems("devices", (d) => {
     const [host, container, permissions, ...rest] = d.split(":");
-    if (rest.length > 0 || !host.startsWith("/")) {
-      report.itemError(
-        "devices",
-        i,
-        `"${d}" is not a device; write /dev/host[:/dev/container[:rwm]]`,
-      );
-    } else {
-      service.devices.push({
-        host,
-        container: container ?? host,
-        permissions: permissions ?? "rwm",
-      });
-    }
-  });
-  list("extra_hosts").forEach((h, i) => {
+    if (rest.length > 0 || !host.startsWith("/"))
+      return `"${d}" is not a device; write /dev/host[:/dev/container[:rwm]]`;
+    return { host, container: container ?? host, permissions: permissions ?? "rwm" };
+  }),
+  extra_hosts: parsedItems("extraHosts", (h) => {
     const colon = h.indexOf(":");
-    if (colon <= 0)
-      report.itemError("extra_hosts", i, `"${h}" is not an extra host; write host:ip`);
-    else service.extraHosts.push({ host: h.slice(0, colon), ip: h.slice(colon + 1) });
-  });
-
-  for (const key of ["mem_limit", "memswap_limit"] as const) {
-    if (raw[key] === undefined) continue;
-    const bytes = parseBytes(String(raw[key]), key === "memswap_limit");
-    if (bytes === undefined)
-      report.itemError(
-        key,
-        0,
-        `"${raw[key]}" is not a memory size; write bytes or a number with b, k, m or g, like 256m`,
-      );
-    else if (key === "mem_limit") service.memLimit = bytes;
-    else service.memswapLimit = bytes;
-  }
-
-  service.restart = restartPolicy(raw) ?? "unless-stopped";
-
-  if (raw.healthcheck !== undefined) {
-    const h = raw.healthcheck as {
+    if (colon <= 0) return `"${h}" is not an extra host; write host:ip`;
+    return { host: h.slice(0, colon), ip: h.slice(colon + 1) };
+  }),
+  mem_limit: memorySize("memLimit", false),
+  memswap_limit: memorySize("memswapLimit", true),
+  restart: (value, service) => {
+    service.restart = restartPolicy(value);
+  },
+  // Docker Cloud's older name for restart; when both are set, restart wins.
+  autorestart: (value, service) => {
+    service.restart ??= restartPolicy(value);
+  },
+  target_num_containers: asIs("replicas"),
+  sequential_deployment: asIs("sequential"),
+  privileged: asIs("privileged"),
+  cap_add: stringList("capAdd"),
+  cap_drop: stringList("capDrop"),
+  net: asIs("networkMode"),
+  pid: asIs("pidMode"),
+  dns: stringList("dns"),
+  dns_search: stringList("dnsSearch"),
+  security_opt: stringList("securityOpt"),
+  cgroup_parent: asIs("cgroupParent"),
+  working_dir: asIs("workingDir"),
+  user: asIs("user"),
+  hostname: asIs("hostname"),
+  domainname: asIs("domainname"),
+  mac_address: asIs("macAddress"),
+  cpu_shares: asIs("cpuShares"),
+  cpuset: asIs("cpuset"),
+  read_only: asIs("readOnly"),
+  stdin_open: asIs("stdinOpen"),
+  tty: asIs("tty"),
+  healthcheck: (value, service) => {
+    const h = value as {
       test: string | string[];
       interval?: string;
       timeout?: string;
@@ -545,58 +595,74 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
       retries: h.retries,
     };
     service.healthcheck = healthcheck;
-  }
+  },
+  roles: rejected(
+    "roles gave a container a Docker Cloud API token, with which images such as dockercloud/haproxy found their backends through Docker Cloud's API; that API is gone, so dropstack cannot honour it. Remove the key: with links to its backends, dockercloud/haproxy works in link mode from the link variables",
+  ),
+  external_links: rejected(
+    "external_links is not supported (Docker Cloud did not support it either); link to a service in this Stackfile instead",
+  ),
+  env_file: rejected(
+    "env_file is not supported (Docker Cloud did not support it either); use environment with ${VAR} and stackVars",
+  ),
+  autodestroy: noEffect(
+    "autodestroy has no effect on dropstack: containers are kept until the stack changes",
+    (value) => value !== "no" && value !== false,
+  ),
+  autoredeploy: noEffect(
+    "autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
+    (value) => value === true,
+  ),
+  deployment_strategy: noEffect(
+    "deployment_strategy has no effect on one node: every container runs on it",
+  ),
+  tags: (value, _service, report) => {
+    const missing = list(value).filter((t) => !report.nodeTags.includes(t));
+    if (missing.length > 0) {
+      report.warn(
+        `the node is not tagged ${missing.join(", ")}; dropstack deploys to its one node regardless`,
+      );
+    }
+  },
+};
 
-  if (raw.roles !== undefined) {
-    report.error(
-      "roles",
-      "roles gave a container a Docker Cloud API token, with which images such as dockercloud/haproxy found their backends through Docker Cloud's API; that API is gone, so dropstack cannot honour it. Remove the key: with links to its backends, dockercloud/haproxy works in link mode from the link variables",
-    );
-  }
-  if (raw.external_links !== undefined) {
-    report.error(
-      "external_links",
-      "external_links is not supported (Docker Cloud did not support it either); link to a service in this Stackfile instead",
-    );
-  }
-  if (raw.env_file !== undefined) {
-    report.error(
-      "env_file",
-      "env_file is not supported (Docker Cloud did not support it either); use environment with ${VAR} and stackVars",
-    );
-  }
-  if (raw.autodestroy !== undefined && raw.autodestroy !== "no" && raw.autodestroy !== false) {
-    report.warn(
-      "autodestroy",
-      "autodestroy has no effect on dropstack: containers are kept until the stack changes",
-    );
-  }
-  if (raw.autoredeploy === true) {
-    report.warn(
-      "autoredeploy",
-      "autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
-    );
-  }
-  if (raw.deployment_strategy !== undefined) {
-    report.warn(
-      "deployment_strategy",
-      "deployment_strategy has no effect on one node: every container runs on it",
-    );
-  }
-  const missingTags = list("tags").filter((t) => !(report.nodeTags ?? []).includes(t));
-  if (missingTags.length > 0) {
-    report.warn(
-      "tags",
-      `the node is not tagged ${missingTags.join(", ")}; dropstack deploys to its one node regardless`,
-    );
+/** Maps one service, whose shape the schema has checked, key by key through the table above. */
+function mapService(name: string, raw: Record<string, unknown>, report: Reporter): ServiceDraft {
+  // Docker Cloud's defaults, for the keys the service does not set.
+  const service: ServiceDraft = {
+    name,
+    environment: {},
+    links: [],
+    ports: [],
+    expose: [],
+    volumes: [],
+    volumesFrom: [],
+    replicas: 1,
+    sequential: false,
+    capAdd: [],
+    capDrop: [],
+    devices: [],
+    dns: [],
+    dnsSearch: [],
+    extraHosts: [],
+    labels: {},
+    securityOpt: [],
+  };
+  for (const [key, handle] of Object.entries(SERVICE_KEY_HANDLERS)) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    handle(value, service, {
+      error: (message) => report.error(key, message),
+      warn: (message) => report.warn(key, message),
+      itemError: (index, message) => report.itemError(key, index, message),
+      nodeTags: report.nodeTags ?? [],
+    });
   }
   return service;
 }
 
-/** The policy the service sets, or undefined when it sets none. */
-function restartPolicy(raw: Record<string, unknown>): RestartPolicy | undefined {
-  const value = raw.restart ?? raw.autorestart;
-  if (value === undefined) return undefined;
+/** The policy a restart or autorestart value stands for. */
+function restartPolicy(value: unknown): RestartPolicy {
   switch (typeof value === "string" ? value.toLowerCase().replace("_", "-") : value) {
     case "no":
     case "off":
@@ -617,7 +683,7 @@ function restartPolicy(raw: Record<string, unknown>): RestartPolicy | undefined 
  * source that publishes and exposes nothing, like tianon/true) exits at once and would loop, so
  * it keeps Docker Cloud's "no".
  */
-function defaultRestart(service: ServiceSpec, services: ServiceSpec[]): RestartPolicy {
+function defaultRestart(service: ServiceDraft, services: ServiceDraft[]): RestartPolicy {
   const dataOnly =
     service.ports.length === 0 &&
     service.expose.length === 0 &&
