@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs on the node, sent by wait-ready.sh: waits for cloud-init, then checks what the stack
 # needs. On failure it prints what went wrong and the tail of the cloud-init log.
-# Arguments: the seconds left to wait, the data volume's mount point.
+# Arguments: the seconds left to wait, the data volume's mount point ("" on a cluster node that
+# holds no data).
 set -u
 remaining=$1
 data_mount=$2
@@ -21,6 +22,8 @@ case "$status" in
   124) fail "cloud-init did not finish within $remaining s" ;;
   *) fail "cloud-init failed (exit status $status)" ;;
 esac
-mountpoint -q "$data_mount" || fail "the data volume is not mounted at $data_mount"
+if [ -n "$data_mount" ]; then
+  mountpoint -q "$data_mount" || fail "the data volume is not mounted at $data_mount"
+fi
 docker info > /dev/null 2>&1 || fail "Docker does not answer ('docker info' failed)"
 echo "dropstack: node ready"

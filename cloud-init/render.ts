@@ -8,8 +8,11 @@ export const DATA_MOUNT = "/mnt/data";
 export interface UserDataArgs {
   /** The node's SSH host key pair, OpenSSH format: the client pins the public half. */
   hostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string };
-  /** Name of the DigitalOcean data volume; its device is /dev/disk/by-id/scsi-0DO_Volume_<name>. */
-  volumeName: string;
+  /**
+   * Name of the DigitalOcean data volume; its device is /dev/disk/by-id/scsi-0DO_Volume_<name>.
+   * Undefined for a cluster node that holds no data: nothing is mounted.
+   */
+  volumeName?: string;
 }
 
 const TEMPLATE = path.join(__dirname, "cloud-config.yaml");
@@ -29,9 +32,21 @@ export function renderUserData(args: UserDataArgs): string {
     doc.createNode({
       path: "/etc/dropstack/node.env",
       permissions: "0644",
-      content: `DATA_DEVICE=${dataDevice(args.volumeName)}\nDATA_MOUNT=${DATA_MOUNT}\n`,
+      content:
+        args.volumeName === undefined
+          ? ""
+          : `DATA_DEVICE=${dataDevice(args.volumeName)}\nDATA_MOUNT=${DATA_MOUNT}\n`,
     }),
   );
+  if (args.volumeName === undefined) {
+    // No volume to mount: leave the mount script out, so a node's user_data with a volume stays
+    // byte for byte what it was (DigitalOcean replaces a droplet whose user_data changes).
+    const isMount = (item: unknown) =>
+      JSON.stringify(item).includes("/usr/local/sbin/dropstack-mount-data");
+    writeFiles.items = writeFiles.items.filter((item) => !isMount((item as YAML.Node).toJSON()));
+    const runcmd = doc.get("runcmd") as YAML.YAMLSeq;
+    runcmd.items = runcmd.items.filter((item) => !isMount((item as YAML.Node).toJSON()));
+  }
   return doc.toString({ lineWidth: 0 });
 }
 

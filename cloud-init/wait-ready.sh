@@ -5,9 +5,9 @@
 # provider will, so a success here means the provider can connect too.
 #
 # Environment: DROPSTACK_HOST, DROPSTACK_SSH_OPTS (ssh arguments), DROPSTACK_TIMEOUT (seconds),
-# DROPSTACK_DATA_MOUNT.
+# DROPSTACK_DATA_MOUNT ("" for a cluster node without a data volume).
 set -u
-: "${DROPSTACK_HOST:?}" "${DROPSTACK_SSH_OPTS:?}" "${DROPSTACK_TIMEOUT:?}" "${DROPSTACK_DATA_MOUNT:?}"
+: "${DROPSTACK_HOST:?}" "${DROPSTACK_SSH_OPTS:?}" "${DROPSTACK_TIMEOUT:?}" "${DROPSTACK_DATA_MOUNT?}"
 
 here=$(dirname "$0")
 deadline=$(($(date +%s) + DROPSTACK_TIMEOUT))
