@@ -46,7 +46,22 @@ export interface NodeArgs {
   sshDir: string;
   /** Base for DigitalOcean names (droplet, volume, key, firewall): lowercase, digits, dashes. */
   resourcePrefix: string;
+  /** A data volume on this node; false for a cluster's other nodes. @default true */
+  dataVolume?: boolean;
+  /**
+   * The cluster's VPC: the droplet joins it, and its firewall opens Docker Swarm's ports (2377/tcp,
+   * 7946/tcp+udp, 4789/udp) to the VPC's range only. Undefined for a single node.
+   */
+  cluster?: { vpcUuid: pulumi.Input<string>; ipRange: pulumi.Input<string> };
 }
+
+/** Docker Swarm's ports: cluster management, node gossip, the overlay network's traffic. */
+export const SWARM_PORTS = [
+  { protocol: "tcp", portRange: "2377" },
+  { protocol: "tcp", portRange: "7946" },
+  { protocol: "udp", portRange: "7946" },
+  { protocol: "udp", portRange: "4789" },
+];
 
 // Relative to the project folder, where Pulumi runs commands: an absolute path would differ
 // between machines and re-run the readiness step for nothing.
@@ -75,7 +90,11 @@ export class Node extends pulumi.ComponentResource {
   /** The droplet. */
   public readonly droplet: digitalocean.Droplet;
   /** The data volume's ID: set it as `dataVolumeId` to get the data back after a destroy. */
-  public readonly dataVolumeId: pulumi.Output<string>;
+  public readonly dataVolumeId: pulumi.Output<string> | undefined;
+  /** The droplet's address in its VPC (a cluster's nodes talk Swarm over it). */
+  public readonly privateAddress: pulumi.Output<string>;
+  /** The droplet's name, which is also its hostname and its Swarm node name. */
+  public readonly hostname: string;
 
   constructor(name: string, args: NodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:Node", name, {}, opts);
@@ -92,30 +111,36 @@ export class Node extends pulumi.ComponentResource {
 
     const region = args.region ?? DEFAULTS.region;
     const volumeName = `${prefix}-data`;
-    const volume = new digitalocean.Volume(
-      `${name}-data`,
-      {
-        name: volumeName,
-        region,
-        size: args.volumeSize ?? DEFAULTS.volumeSize,
-        initialFilesystemType: "ext4",
-        description: `dropstack data (${prefix}): notebooks and databases`,
-      },
-      {
-        ...parent,
-        retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy,
-        // Adopts the kept volume on the first `up`; once it is in the state, the engine treats
-        // the option as a no-op. https://www.pulumi.com/docs/iac/concepts/options/import/
-        import: args.dataVolumeId === "" ? undefined : args.dataVolumeId,
-      },
-    );
-    this.dataVolumeId = volume.id;
+    const volume =
+      args.dataVolume === false
+        ? undefined
+        : new digitalocean.Volume(
+            `${name}-data`,
+            {
+              name: volumeName,
+              region,
+              size: args.volumeSize ?? DEFAULTS.volumeSize,
+              initialFilesystemType: "ext4",
+              description: `dropstack data (${prefix}): notebooks and databases`,
+            },
+            {
+              ...parent,
+              retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy,
+              // Adopts the kept volume on the first `up`; once it is in the state, the engine
+              // treats the option as a no-op. https://www.pulumi.com/docs/iac/concepts/options/import/
+              import: args.dataVolumeId ? args.dataVolumeId : undefined,
+            },
+          );
+    this.dataVolumeId = volume?.id;
 
     // Only the host key and the volume's name reach user_data: never anything about services.
     const userData = pulumi
       .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
       .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
-        renderUserData({ hostKey: { privateKeyOpenssh, publicKeyOpenssh }, volumeName }),
+        renderUserData({
+          hostKey: { privateKeyOpenssh, publicKeyOpenssh },
+          volumeName: volume ? volumeName : undefined,
+        }),
       );
 
     this.droplet = new digitalocean.Droplet(
@@ -131,16 +156,21 @@ export class Node extends pulumi.ComponentResource {
         ipv6: args.ipv6 ?? DEFAULTS.ipv6,
         sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
         userData: pulumi.secret(userData),
+        vpcUuid: args.cluster?.vpcUuid,
       },
       parent,
     );
+    this.hostname = prefix;
+    this.privateAddress = this.droplet.ipv4AddressPrivate;
     const dropletId = this.droplet.id.apply(Number);
 
-    const attachment = new digitalocean.VolumeAttachment(
-      `${name}-data-attachment`,
-      { dropletId, volumeId: volume.id },
-      parent,
-    );
+    const attachment =
+      volume &&
+      new digitalocean.VolumeAttachment(
+        `${name}-data-attachment`,
+        { dropletId, volumeId: volume.id },
+        parent,
+      );
 
     const anywhere = ["0.0.0.0/0", "::/0"];
     new digitalocean.Firewall(
@@ -159,6 +189,9 @@ export class Node extends pulumi.ComponentResource {
             portRange: port,
             sourceAddresses: anywhere,
           })),
+          ...(args.cluster
+            ? SWARM_PORTS.map((rule) => ({ ...rule, sourceAddresses: [args.cluster!.ipRange] }))
+            : []),
         ],
         outboundRules: [
           { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
@@ -193,13 +226,13 @@ export class Node extends pulumi.ComponentResource {
           DROPSTACK_HOST: this.ipv4Address,
           DROPSTACK_SSH_OPTS: this.sshOpts.apply((o) => o.join(" ")),
           DROPSTACK_TIMEOUT: String(timeoutSeconds),
-          DROPSTACK_DATA_MOUNT: DATA_MOUNT,
+          DROPSTACK_DATA_MOUNT: volume ? DATA_MOUNT : "",
         },
-        triggers: [this.droplet.id, attachment.id],
+        triggers: [this.droplet.id, ...(attachment ? [attachment.id] : [])],
       },
       {
         ...parent,
-        dependsOn: [attachment],
+        dependsOn: attachment ? [attachment] : [this.droplet],
         customTimeouts: { create: `${timeoutSeconds + 120}s` },
       },
     );

@@ -2,19 +2,12 @@ import dockerignore from "@balena/dockerignore";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import {
-  aliasesOf,
-  dependencies,
-  linkTargets,
-  parseExposedPorts,
-  startOrder,
-  splitSecrets,
-} from "../stackfile";
+import { aliasesOf, dependencies, linkTargets, parseExposedPorts, startOrder } from "../stackfile";
 import type { ExposedPort, ServiceSpec, StackSpec } from "../stackfile";
+import { stackSecrets } from "./secrets";
 import { Service } from "./service";
 
 export interface StackArgs {
@@ -63,28 +56,9 @@ export class Stack extends pulumi.ComponentResource {
     const parent = { parent: this };
     const { spec } = args;
 
-    for (const variable of spec.generated) {
-      const password = new random.RandomPassword(
-        `${name}-${variable.toLowerCase().replace(/_/g, "-")}`,
-        // Letters and digits only: the value lands in URLs (MONGO_URL) and shell-free env files.
-        { length: 24, special: false },
-        parent,
-      );
-      this.generatedSecrets[variable] = pulumi.secret(password.result);
-    }
-    const secretValues: Record<string, pulumi.Input<string>> = {
-      ...args.secretVars,
-      ...this.generatedSecrets,
-    };
-    const resolve = (text: string): pulumi.Input<string> => {
-      const parts = splitSecrets(text);
-      if (parts.every((p) => typeof p === "string")) return text;
-      return pulumi.secret(
-        pulumi
-          .all(parts.map((p) => (typeof p === "string" ? p : secretValues[p.secret])))
-          .apply((v) => v.join("")),
-      );
-    };
+    const secrets = stackSecrets(name, spec, args.secretVars ?? {}, this);
+    Object.assign(this.generatedSecrets, secrets.generated);
+    const resolve = secrets.resolve;
 
     const network = new docker.Network(`${name}-network`, { name: args.prefix }, parent);
     this.networkName = network.name;
@@ -93,7 +67,12 @@ export class Stack extends pulumi.ComponentResource {
     const images = new Map<string, docker.RemoteImage>();
     for (const service of spec.services) {
       if (!images.has(imageKey(service)))
-        images.set(imageKey(service), this.image(name, service, args));
+        images.set(
+          imageKey(service),
+          serviceImage(imageResourceName(name, service), service, args.stackfileDir, {
+            parent: this,
+          }),
+        );
     }
 
     // The ports each linked image exposes, read on the Docker host once the image is there.
@@ -150,44 +129,71 @@ export class Stack extends pulumi.ComponentResource {
     );
     this.registerOutputs({ services: this.services });
   }
+}
 
-  private image(name: string, service: ServiceSpec, args: StackArgs): docker.RemoteImage {
-    // Multi-GB images (the Jupyter stacks are 2-5 GB) take minutes to pull or build.
-    const timeouts = { customTimeouts: { create: "45m", update: "45m" } };
-    if (!service.build) {
-      return new docker.RemoteImage(
-        `${name}-image-${slug(service.image!)}`,
-        // Kept on delete: another stack or a rollback may still run it.
-        { name: service.image!, keepLocally: true },
-        { parent: this, ...timeouts },
-      );
-    }
-    // Built on the Docker host from the local context, sent through the Docker API (over SSH for a
-    // node): no registry. Tagged by the context's content, so an edit rebuilds the image and
-    // replaces the containers, and nothing else does.
-    const absolute = path.resolve(args.stackfileDir, service.build.context);
-    const hash = contextHash(absolute, service.build.dockerfile);
-    // Relative to the project folder, so the input reads the same on every machine.
-    const context = path.relative(process.cwd(), absolute) || ".";
-    const tag =
-      `${service.image ?? `dropstack/${service.name}`}`.replace(/:[^/:]+$/, "") +
-      `:${hash.slice(0, 12)}`;
+/**
+ * The image of `service` on one Docker host: pulled, or built there from the local context and
+ * sent through the Docker API (over SSH for a node): no registry. `name` is the resource's.
+ */
+export function serviceImage(
+  name: string,
+  service: ServiceSpec,
+  stackfileDir: string,
+  opts: pulumi.CustomResourceOptions,
+): docker.RemoteImage {
+  // Multi-GB images (the Jupyter stacks are 2-5 GB) take minutes to pull or build.
+  const timeouts = { customTimeouts: { create: "45m", update: "45m" } };
+  if (!service.build) {
     return new docker.RemoteImage(
-      `${name}-image-${service.name}`,
-      {
-        name: tag,
-        keepLocally: true,
-        build: {
-          context,
-          dockerfile: service.build.dockerfile ?? "Dockerfile",
-          buildArgs: service.build.args,
-          tags: [tag],
-        },
-        triggers: { context: hash },
-      },
-      { parent: this, ...timeouts },
+      name,
+      // Kept on delete: another stack or a rollback may still run it.
+      { name: service.image!, keepLocally: true },
+      { ...opts, ...timeouts },
     );
   }
+  // Built on the Docker host from the local context, sent through the Docker API (over SSH for a
+  // node): no registry. Tagged by the context's content, so an edit rebuilds the image and
+  // replaces the containers, and nothing else does.
+  const { absolute, hash, tag } = builtImage(service, stackfileDir);
+  // Relative to the project folder, so the input reads the same on every machine.
+  const context = path.relative(process.cwd(), absolute) || ".";
+  return new docker.RemoteImage(
+    name,
+    {
+      name: tag,
+      keepLocally: true,
+      build: {
+        context,
+        dockerfile: service.build.dockerfile ?? "Dockerfile",
+        buildArgs: service.build.args,
+        tags: [tag],
+      },
+      triggers: { context: hash },
+    },
+    { ...opts, ...timeouts },
+  );
+}
+
+/** The resource name of a service's image: one per pulled image, one per built service. */
+export function imageResourceName(stack: string, service: ServiceSpec): string {
+  return service.build
+    ? `${stack}-image-${service.name}`
+    : `${stack}-image-${slug(service.image!)}`;
+}
+
+/** The tag a built image gets (by its context's content), or the image a service pulls. */
+export function imageReference(service: ServiceSpec, stackfileDir: string): string {
+  return service.build ? builtImage(service, stackfileDir).tag : service.image!;
+}
+
+/** A built service's context, the hash of what the build sends, and the tag that hash gives. */
+function builtImage(service: ServiceSpec, stackfileDir: string) {
+  const absolute = path.resolve(stackfileDir, service.build!.context);
+  const hash = contextHash(absolute, service.build!.dockerfile);
+  const tag =
+    `${service.image ?? `dropstack/${service.name}`}`.replace(/:[^/:]+$/, "") +
+    `:${hash.slice(0, 12)}`;
+  return { absolute, hash, tag };
 }
 
 /** Services with the same image share one pull; each built image is its own. */
