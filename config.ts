@@ -51,6 +51,10 @@ export interface DropstackConfig {
   domain: string;
   /** Create (and delete with the stack) an A record for `domain` in DigitalOcean's DNS. */
   manageDns: boolean;
+  /** How many droplets: 1 is one node; more form a Docker Swarm cluster. */
+  nodes: number;
+  /** Tags of each cluster node, by node number ("1" is the first, the data node). */
+  nodeTags: Record<string, string[]>;
   /** Things that work but are probably not what the user meant, for `pulumi.log.warn`. */
   warnings: string[];
 }
@@ -75,6 +79,8 @@ export const DEFAULTS = {
   tls: "auto",
   domain: "",
   manageDns: false,
+  nodes: 1,
+  nodeTags: {},
 } as const satisfies Partial<Record<keyof DropstackConfig, unknown>>;
 
 /** The keys this project reads: every one has a default. */
@@ -166,6 +172,40 @@ const domain: Reader<string> = (value, { fail, key }) => {
   return value;
 };
 
+/** The most nodes a stack may have: a cluster bigger than this wants more than dropstack gives. */
+export const MAX_NODES = 10;
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** nodeTags: node numbers ("1", "2"...) to lists of tags, which become Swarm node labels. */
+const nodeTags: Reader<Record<string, string[]>> = (value, { fail }) => {
+  const parsed = parseJson(value);
+  const tags: Record<string, string[]> = {};
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    fail(
+      value,
+      'is not a map of node numbers to tag lists; use one like {"1": ["db"], "2": ["gpu"]}',
+    );
+    return tags;
+  }
+  for (const [node, list] of Object.entries(parsed)) {
+    if (!/^[1-9]\d*$/.test(node) || Number(node) > MAX_NODES) {
+      fail(
+        node,
+        `is not a node number; use 1 to ${MAX_NODES} (1 is the first node, which holds the data)`,
+      );
+    } else if (!Array.isArray(list) || !list.every((t) => typeof t === "string" && TAG.test(t))) {
+      fail(
+        JSON.stringify(list),
+        "is not a list of tags; use letters, digits, dots, dashes and underscores",
+      );
+    } else {
+      tags[node] = list as string[];
+    }
+  }
+  return tags;
+};
+
 /** stackVars: a map of variable names to plain values, secret as a whole if set with --secret. */
 const stackVars: Reader<Record<string, pulumi.Input<string>>> = (value, context) => {
   const { fail, problem, warn, key, secret } = context;
@@ -225,6 +265,8 @@ const READERS: { [K in keyof typeof DEFAULTS]: Reader<DropstackConfig[K]> } = {
   ),
   domain,
   manageDns: bool,
+  nodes: wholeNumber(1, MAX_NODES, "nodes"),
+  nodeTags,
 };
 
 /** Validates raw config; throws one error listing every problem. */
@@ -261,6 +303,16 @@ export function parseConfig(
   const result = { ...values, warnings } as DropstackConfig;
 
   // What no single key can say: settings that need each other, or mean nothing on a target.
+  if (result.nodes > 1 && result.target === "local") {
+    problems.push(
+      `${key("nodes")}: ${result.nodes} needs target digitalocean: a cluster is several droplets, and the local target is this one machine`,
+    );
+  }
+  for (const node of Object.keys(result.nodeTags).filter((n) => Number(n) > result.nodes)) {
+    warnings.push(
+      `${key("nodeTags")}: node ${node} does not exist with ${key("nodes")} ${result.nodes}; its tags are ignored`,
+    );
+  }
   if (result.manageDns && result.domain === "") {
     problems.push(
       `${key("manageDns")}: true needs ${key("domain")}, the name whose A record points at the node; set it, or set manageDns to false`,

@@ -4,12 +4,13 @@
 // It is an async function (Pulumi awaits a program's exported function and takes its result as
 // the stack outputs) so that every check, the size lookup at DigitalOcean included, happens
 // before the first resource is registered: bad input never leaves a half-created stack.
-import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
+import { deployCluster } from "./cluster";
+import { addressRecords, waitForApp } from "./deploy";
 import { Node, Proxy, Stack } from "./components";
 import { DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
@@ -24,6 +25,7 @@ import {
   parseStackfile,
   StackfileError,
   StackSpec,
+  swarmProblems,
 } from "./stackfile";
 
 export = async () => {
@@ -34,10 +36,15 @@ export = async () => {
   const prefix = resourcePrefix(pulumi.getProject(), stack);
   // Relative to the project folder whatever folder the program runs in.
   const stackfile = path.resolve(__dirname, config.stackfile);
-  const written = loadStackfile(stackfile, config.stackfile, config.stackVars, [
-    tagFor(stack),
-    "dropstack",
-  ]);
+  const cluster = config.nodes > 1;
+  const written = loadStackfile(
+    stackfile,
+    config.stackfile,
+    config.stackVars,
+    // Every node carries these; on a cluster, also the tags dropstack:nodeTags gives each.
+    [tagFor(stack), "dropstack", ...Object.values(config.nodeTags).flat()],
+    cluster,
+  );
   stackWarnings(config, written).forEach((w) => pulumi.log.warn(w));
   const plan = proxyPlan(config, written);
   const spec = plan?.spec ?? written;
@@ -50,6 +57,18 @@ export = async () => {
   const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
   const dnsRecord =
     config.target === "digitalocean" && config.manageDns ? await dnsZone(config.domain) : undefined;
+  if (cluster) {
+    return deployCluster({
+      config,
+      stack,
+      prefix,
+      stackfileDir: path.dirname(stackfile),
+      spec,
+      plan,
+      size: size!,
+      dnsRecord,
+    });
+  }
 
   let node: Node | undefined;
   let provider: docker.Provider;
@@ -79,7 +98,7 @@ export = async () => {
       { dependsOn: [node.readiness] },
     );
     host = node.ipv4Address;
-    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, node, config));
+    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node], config));
   } else {
     // This machine's engine: DOCKER_HOST if set, else the default socket.
     provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
@@ -133,7 +152,18 @@ export = async () => {
     : web === undefined
       ? undefined
       : pulumi.interpolate`http://${site}${web === 80 ? "" : `:${web}`}/`;
-  if (url !== undefined) waitForApp(url, host, deployed, proxy, config);
+  if (url !== undefined) {
+    waitForApp(
+      url,
+      host,
+      [
+        ...Object.values(deployed.serviceComponents).flatMap((s) => s.containers),
+        ...(proxy ? [proxy.container] : []),
+      ],
+      proxy && { name: proxy.container.name, caCertificate: proxy.caCertificate },
+      config,
+    );
+  }
 
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
   return {
@@ -172,40 +202,6 @@ function proxyPlan(config: DropstackConfig, spec: StackSpec): ProxyPlan | undefi
   }
 }
 
-/**
- * `up` ends only when the app answers, so the URL works the moment it is printed: over HTTPS,
- * with a certificate Node's trust store (Mozilla's, as browsers) accepts, or the stack's own CA.
- * It connects to the node's address, so the user's DNS resolver need not know the domain yet.
- */
-function waitForApp(
-  url: pulumi.Output<string>,
-  address: pulumi.Output<string>,
-  deployed: Stack,
-  proxy: Proxy | undefined,
-  config: DropstackConfig,
-): void {
-  const containers = [
-    ...Object.values(deployed.serviceComponents).flatMap((s) => s.containers),
-    ...(proxy ? [proxy.container] : []),
-  ];
-  new command.local.Command(
-    "app-ready",
-    {
-      create: pulumi.interpolate`node ${path.join("scripts", "wait-http.js")} ${url} ${String(config.readinessTimeoutMinutes * 60)}`,
-      environment: {
-        DROPSTACK_CONNECT_TO: address,
-        ...(proxy ? { DROPSTACK_PROXY_CONTAINER: proxy.container.name } : {}),
-        ...(proxy?.caCertificate ? { DROPSTACK_CA_PEM: proxy.caCertificate } : {}),
-      },
-      triggers: containers.map((c) => c.id),
-    },
-    {
-      dependsOn: containers,
-      customTimeouts: { create: `${config.readinessTimeoutMinutes * 60 + 60}s` },
-    },
-  );
-}
-
 /** The size from DigitalOcean's own list; fails with the config key when it offers no such size. */
 async function dropletSize(slug: string) {
   const { sizes } = await digitalocean.getSizes({ filters: [{ key: "slug", values: [slug] }] });
@@ -237,41 +233,13 @@ async function dnsZone(domain: string): Promise<{ zone: string; name: string; do
   return { ...record, domain };
 }
 
-/** The node's A record (and AAAA with IPv6), deleted with the stack. */
-function addressRecords(
-  record: { zone: string; name: string },
-  node: Node,
-  config: DropstackConfig,
-): digitalocean.DnsRecord[] {
-  const records = [
-    new digitalocean.DnsRecord("dns-a", {
-      domain: record.zone,
-      name: record.name,
-      type: "A",
-      value: node.ipv4Address,
-      ttl: 300,
-    }),
-  ];
-  if (config.ipv6) {
-    records.push(
-      new digitalocean.DnsRecord("dns-aaaa", {
-        domain: record.zone,
-        name: record.name,
-        type: "AAAA",
-        value: node.droplet.ipv6Address,
-        ttl: 300,
-      }),
-    );
-  }
-  return records;
-}
-
 /** Parses the Stackfile at `file`; messages name it as the user wrote it, `shown`. */
 function loadStackfile(
   file: string,
   shown: string,
   vars: Record<string, pulumi.Input<string>>,
   tags: string[],
+  cluster: boolean,
 ): StackSpec {
   if (!fs.existsSync(file)) {
     throw runError(
@@ -287,8 +255,16 @@ function loadStackfile(
         ]),
       ),
       nodeTags: tags,
+      cluster,
     });
     warnings.forEach((w) => pulumi.log.warn(formatDiagnostic(w)));
+    const onSwarm = cluster ? spec.services.flatMap(swarmProblems) : [];
+    if (onSwarm.length > 0) {
+      throw runError(
+        `${shown} cannot run on a cluster (dropstack:nodes above 1):\n  - ` +
+          onSwarm.map((p) => `service "${p.service}": ${p.message}`).join("\n  - "),
+      );
+    }
     return spec;
   } catch (e) {
     if (e instanceof StackfileError) throw runError(e.message);

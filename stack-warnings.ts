@@ -1,6 +1,7 @@
 // What `pulumi up` warns about before it creates anything, in one place, so `dropstack validate
 // --stack NAME` shows exactly the same warnings.
 import type { DropstackConfig } from "./config";
+import { swarmService } from "./stackfile";
 import type { StackSpec } from "./stackfile";
 
 /** The ports the cloud firewall opens to the world; SSH is opened to `sshSourceCidrs` only. */
@@ -20,10 +21,18 @@ export function webPort(spec: StackSpec, target: DropstackConfig["target"]): num
 
 /** The config's own warnings, then what the Stackfile means on this stack's target. */
 export function stackWarnings(
-  config: Pick<DropstackConfig, "target" | "warnings">,
+  config: Pick<DropstackConfig, "target" | "warnings" | "nodes">,
   spec: StackSpec,
 ): string[] {
   const warnings = [...config.warnings];
+  if (config.nodes > 1) {
+    for (const svc of spec.services.filter((s) => swarmService(s, spec.services).onDataNode)) {
+      warnings.push(
+        `service "${svc.name}" keeps its data on the first node's data volume, so Swarm runs it ` +
+          "on that node only: it does not move if that node fails",
+      );
+    }
+  }
   if (config.target !== "digitalocean") return warnings;
   let closed = 0;
   for (const svc of spec.services) {

@@ -1,8 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import * as crypto from "crypto";
 import { CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
+import { DATA_NODE_LABEL } from "../stackfile";
 
 export interface ProxyArgs {
   /** What to front and how, from `planProxy`. */
@@ -40,28 +42,11 @@ export class Proxy extends pulumi.ComponentResource {
       { file: PROXY_PATHS.caddyfile, content: plan.caddyfile },
     ];
     if (plan.certificates === "internal") {
-      // Made here rather than by Caddy so that `up` can check the site against it and users can
-      // trust it (the caCertificate output); the key stays secret in the state.
-      const key = new tls.PrivateKey(
-        `${name}-ca-key`,
-        { algorithm: "ECDSA", ecdsaCurve: "P256" },
-        parent,
-      );
-      const root = new tls.SelfSignedCert(
-        `${name}-ca`,
-        {
-          privateKeyPem: key.privateKeyPem,
-          isCaCertificate: true,
-          subject: { commonName: `dropstack ${args.prefix} root CA`, organization: "dropstack" },
-          validityPeriodHours: 10 * 365 * 24,
-          allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-        },
-        parent,
-      );
-      this.caCertificate = root.certPem;
+      const ca = internalCa(name, args.prefix, this);
+      this.caCertificate = ca.certPem;
       uploads.push(
-        { file: PROXY_PATHS.caCert, content: root.certPem },
-        { file: PROXY_PATHS.caKey, content: pulumi.secret(key.privateKeyPem) },
+        { file: PROXY_PATHS.caCert, content: ca.certPem },
+        { file: PROXY_PATHS.caKey, content: ca.keyPem },
       );
     }
 
@@ -113,6 +98,139 @@ export class Proxy extends pulumi.ComponentResource {
       { ...parent, dependsOn: args.after, deleteBeforeReplace: true },
     );
 
+    this.registerOutputs({ caCertificate: this.caCertificate });
+  }
+}
+
+/**
+ * The stack's own root CA for `tls: internal`. Made by `up` rather than by Caddy, so that `up`
+ * can check the site against it and users can trust it (the caCertificate output); the key stays
+ * secret in the state.
+ */
+function internalCa(name: string, prefix: string, parent: pulumi.Resource) {
+  const key = new tls.PrivateKey(
+    `${name}-ca-key`,
+    { algorithm: "ECDSA", ecdsaCurve: "P256" },
+    { parent },
+  );
+  const root = new tls.SelfSignedCert(
+    `${name}-ca`,
+    {
+      privateKeyPem: key.privateKeyPem,
+      isCaCertificate: true,
+      subject: { commonName: `dropstack ${prefix} root CA`, organization: "dropstack" },
+      validityPeriodHours: 10 * 365 * 24,
+      allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+    },
+    { parent },
+  );
+  return { certPem: root.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+}
+
+export interface SwarmProxyArgs {
+  /** What to front and how, from `planProxy`. */
+  plan: ProxyPlan;
+  /** The stack's overlay network, on which the web service answers. */
+  networkName: pulumi.Input<string>;
+  /** The address the certificate is for: the domain, or the first node's IP address. */
+  site: pulumi.Input<string>;
+  /** Prefix of service, config and secret names. */
+  prefix: string;
+  /** Folder on the data node for certificates and the ACME account (the data volume). */
+  dataPath: string;
+  /** The Docker provider of the first node, a manager. */
+  manager: docker.Provider;
+  /** What must exist first: the web service, which held port 80 before the proxy existed. */
+  after: pulumi.Resource[];
+}
+
+/**
+ * Caddy in front of the web service on a cluster: a Swarm service pinned to the data node (its
+ * certificates live on the data volume), publishing 80 and 443 through Swarm's routing mesh, so
+ * every node answers for it. Its Caddyfile (and the internal CA's files) are Swarm configs and
+ * secrets, named by their content: Swarm's are immutable, so a change makes new ones.
+ */
+export class SwarmProxy extends pulumi.ComponentResource {
+  /** The proxy's Swarm service. */
+  public readonly service: docker.Service;
+  /** The root certificate of the stack's own CA (`tls: internal`), PEM; otherwise undefined. */
+  public readonly caCertificate: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: SwarmProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dropstack:index:SwarmProxy", name, {}, opts);
+    const provider = { parent: this, provider: args.manager };
+    const { plan } = args;
+    const digest = (text: string) =>
+      crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
+
+    const caddyfile = new docker.ServiceConfig(
+      `${name}-caddyfile`,
+      {
+        name: `${args.prefix}-caddyfile-${digest(plan.caddyfile)}`,
+        data: Buffer.from(plan.caddyfile).toString("base64"),
+      },
+      provider,
+    );
+    const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [
+      { configId: caddyfile.id, configName: caddyfile.name, fileName: PROXY_PATHS.caddyfile },
+    ];
+    const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
+    if (plan.certificates === "internal") {
+      const ca = internalCa(name, args.prefix, this);
+      this.caCertificate = ca.certPem;
+      const cert = new docker.ServiceConfig(
+        `${name}-ca-cert`,
+        {
+          name: ca.certPem.apply((pem) => `${args.prefix}-ca-${digest(pem)}`),
+          data: ca.certPem.apply((pem) => Buffer.from(pem).toString("base64")),
+        },
+        provider,
+      );
+      const key = new docker.Secret(
+        `${name}-ca-key`,
+        {
+          name: ca.keyPem.apply((pem) => `${args.prefix}-ca-key-${digest(pem)}`),
+          data: ca.keyPem.apply((pem) => Buffer.from(pem).toString("base64")),
+        },
+        provider,
+      );
+      configs.push({ configId: cert.id, configName: cert.name, fileName: PROXY_PATHS.caCert });
+      secrets.push({ secretId: key.id, secretName: key.name, fileName: PROXY_PATHS.caKey });
+    }
+
+    this.service = new docker.Service(
+      `${name}-service`,
+      {
+        name: `${args.prefix}-proxy`,
+        taskSpec: {
+          containerSpec: {
+            image: CADDY_IMAGE,
+            env: {
+              [SITE_VARIABLE]: args.site,
+              XDG_DATA_HOME: PROXY_PATHS.data,
+              XDG_CONFIG_HOME: PROXY_PATHS.config,
+            },
+            configs,
+            secrets: secrets.length > 0 ? secrets : undefined,
+            mounts: [
+              { type: "bind", source: `${args.dataPath}/data`, target: PROXY_PATHS.data },
+              { type: "bind", source: `${args.dataPath}/config`, target: PROXY_PATHS.config },
+            ],
+          },
+          networksAdvanceds: [{ name: args.networkName }],
+          placement: { constraints: [`node.labels.${DATA_NODE_LABEL} == true`] },
+          restartPolicy: { condition: "any" },
+        },
+        mode: { replicated: { replicas: 1 } },
+        endpointSpec: {
+          ports: [
+            { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "ingress" },
+            { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "ingress" },
+          ],
+        },
+      },
+      { ...provider, dependsOn: args.after },
+    );
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
 }

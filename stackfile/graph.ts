@@ -31,6 +31,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function checkGraph(
   services: ServiceSpec[],
   names: Set<string> = new Set(services.map((s) => s.name)),
+  cluster = false,
 ): GraphProblem[] {
   const problems: GraphProblem[] = [];
   for (const s of services) {
@@ -97,7 +98,8 @@ export function checkGraph(
         });
       }
       published.set(key, s.name);
-      if (s.replicas > 1) {
+      // On a cluster, Swarm's routing mesh publishes the port once for all the replicas.
+      if (s.replicas > 1 && !cluster) {
         problems.push({
           service: s.name,
           key: "ports",

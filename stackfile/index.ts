@@ -1,7 +1,7 @@
 export { formatDiagnostic, StackfileError } from "./errors";
 export { dependencies, startOrder } from "./graph";
 export { interpolate } from "./interpolate";
-export { composeEnvFile, exportCompose, toCompose } from "./compose";
+export { composeEnvFile, exportCompose, SwarmExportError, toCompose } from "./compose";
 export type { ComposeOptions } from "./compose";
 export { aliasesOf, linkEnvironment, linkTargets, parseExposedPorts } from "./links";
 export type { ExposedPort } from "./links";
@@ -18,3 +18,5 @@ export {
 export type { ParseOptions, ParseResult } from "./parse";
 export type * from "./types";
 export { checkBuilds } from "./builds";
+export { DATA_NODE_LABEL, swarmProblems, swarmService, tagLabel } from "./swarm";
+export type { SwarmProblem, SwarmService } from "./swarm";

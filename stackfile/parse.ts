@@ -47,8 +47,13 @@ export function splitSecrets(text: string): (string | { secret: string })[] {
 export interface ParseOptions {
   /** Values for `${VAR}`: a string, or `{ secret: true }` for a value withheld until deploy. */
   vars?: Record<string, string | { secret: true }>;
-  /** The node's tags, to warn about services whose `tags` it lacks. */
+  /** The node's tags (on a cluster, every node's), to check services' `tags` against. */
   nodeTags?: string[];
+  /**
+   * The stack runs on a Swarm cluster (dropstack:nodes above 1): deployment_strategy and tags
+   * mean something, and a tag no node has is an error, since Swarm could never place the service.
+   */
+  cluster?: boolean;
 }
 
 export interface ParseResult {
@@ -260,6 +265,7 @@ export function parseStackfile(
       warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
       itemError: (key, index, message) => error(itemOf(node, key, index), message),
       nodeTags: options.nodeTags,
+      cluster: options.cluster,
     });
     const buildKey = keyOf(node, "build");
     if (draft.build && buildKey?.range) {
@@ -285,7 +291,7 @@ export function parseStackfile(
     }
   }
 
-  for (const problem of checkGraph(services, names)) {
+  for (const problem of checkGraph(services, names, options.cluster)) {
     const servicePair = root.items.find((p) => (p.key as YAML.Scalar).value === problem.service)!;
     const serviceNode = servicePair.value as YAML.YAMLMap;
     const node =
@@ -372,6 +378,8 @@ interface Reporter {
   itemError(key: string, index: number, message: string): void;
   /** The node's tags, which a service's tags: should name. */
   nodeTags?: string[];
+  /** On a Swarm cluster (see ParseOptions.cluster). */
+  cluster?: boolean;
 }
 
 /** A Reporter for one key, so that a handler reports where its key is without naming it. */
@@ -380,6 +388,7 @@ interface KeyReporter {
   warn(message: string): void;
   itemError(index: number, message: string): void;
   nodeTags: readonly string[];
+  cluster: boolean;
 }
 
 /**
@@ -613,12 +622,22 @@ const SERVICE_KEY_HANDLERS: { readonly [K in ServiceKey]: KeyHandler } = {
     "autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
     (value) => value === true,
   ),
-  deployment_strategy: noEffect(
-    "deployment_strategy has no effect on one node: every container runs on it",
-  ),
-  tags: (value, _service, report) => {
-    const missing = list(value).filter((t) => !report.nodeTags.includes(t));
-    if (missing.length > 0) {
+  deployment_strategy: (value, service, report) => {
+    service.deploymentStrategy = value as ServiceSpec["deploymentStrategy"];
+    if (!report.cluster) {
+      report.warn("deployment_strategy has no effect on one node: every container runs on it");
+    }
+  },
+  tags: (value, service, report) => {
+    service.tags = list(value);
+    const missing = service.tags.filter((t) => !report.nodeTags.includes(t));
+    if (missing.length === 0) return;
+    if (report.cluster) {
+      report.error(
+        `no node of the cluster is tagged ${missing.join(", ")}, so Swarm could never place the ` +
+          "service; tag a node with dropstack:nodeTags, or remove the tag",
+      );
+    } else {
       report.warn(
         `the node is not tagged ${missing.join(", ")}; dropstack deploys to its one node regardless`,
       );
@@ -639,6 +658,7 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
     volumesFrom: [],
     replicas: 1,
     sequential: false,
+    tags: [],
     capAdd: [],
     capDrop: [],
     devices: [],
@@ -656,6 +676,7 @@ function mapService(name: string, raw: Record<string, unknown>, report: Reporter
       warn: (message) => report.warn(key, message),
       itemError: (index, message) => report.itemError(key, index, message),
       nodeTags: report.nodeTags ?? [],
+      cluster: report.cluster ?? false,
     });
   }
   return service;

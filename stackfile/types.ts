@@ -72,6 +72,10 @@ export interface ServiceSpec {
   restart: RestartPolicy;
   replicas: number;
   sequential: boolean;
+  /** Docker Cloud's node choice; on a cluster, how Swarm places the containers. */
+  deploymentStrategy?: "emptiest_node" | "high_availability" | "every_node";
+  /** Node tags the service needs; on a cluster, placement constraints. */
+  tags: string[];
   healthcheck?: HealthcheckSpec;
   privileged?: boolean;
   capAdd: string[];

@@ -42,6 +42,12 @@ export interface ProgramRun {
 
 export const FAKE_IP = "203.0.113.10";
 export const FAKE_IPV6 = "2001:db8::10";
+export const FAKE_VPC_RANGE = "10.10.0.0/20";
+
+/** A node's number from its resource's name: node-… is 1, node-3-… is 3. */
+function nodeNumber(name: string): number {
+  return Number(/^node-(\d+)-/.exec(name)?.[1] ?? 1);
+}
 export const ROOT = path.resolve(__dirname, "..");
 
 /** Fake but recognisable values for what providers compute. */
@@ -53,12 +59,16 @@ function computedState(
 ): Record<string, any> {
   switch (type) {
     case "digitalocean:index/droplet:Droplet":
+      // The first node (node-droplet) at FAKE_IP; a cluster's node-N-droplet at .10+N-1.
       return {
         ...inputs,
-        ipv4Address: FAKE_IP,
+        ipv4Address: FAKE_IP.replace(/\d+$/, String(9 + nodeNumber(name))),
+        ipv4AddressPrivate: `10.10.0.${1 + nodeNumber(name)}`,
         ipv6Address: inputs.ipv6 ? FAKE_IPV6 : "",
         urn: `urn:${name}`,
       };
+    case "digitalocean:index/vpc:Vpc":
+      return { ...inputs, ipRange: inputs.ipRange ?? FAKE_VPC_RANGE };
     case "digitalocean:index/sshKey:SshKey":
       return { ...inputs, fingerprint: "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa" };
     case "tls:index/privateKey:PrivateKey":

@@ -1,0 +1,163 @@
+// The cluster path of the program (dropstack:nodes above 1): a VPC, the nodes, the Docker Swarm
+// formed over their pinned SSH, the Stackfile's services as Swarm services, and the HTTPS proxy
+// on the data node behind Swarm's routing mesh. The first node keeps the single-node path's
+// resource names, so a stack that grows keeps its data volume.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { DATA_MOUNT } from "./cloud-init";
+import { formSwarm, managerCount, Node, SwarmProxy, SwarmStack } from "./components";
+import type { DropstackConfig } from "./config";
+import { addressRecords, waitForApp } from "./deploy";
+import { tagFor } from "./naming";
+import type { ProxyPlan } from "./proxy/plan";
+import type { StackSpec } from "./stackfile";
+
+export interface ClusterArgs {
+  config: DropstackConfig;
+  stack: string;
+  prefix: string;
+  stackfileDir: string;
+  /** The spec to deploy (the proxy's plan already applied), parsed for a cluster. */
+  spec: StackSpec;
+  plan: ProxyPlan | undefined;
+  /** The droplet size, from DigitalOcean's list. */
+  size: { slug: string; priceMonthly: number; vcpus: number; memory: number; disk: number };
+  /** Where the domain's records go, with manageDns. */
+  dnsRecord: { zone: string; name: string } | undefined;
+}
+
+/** Deploys the cluster; returns the stack's outputs. */
+export function deployCluster(args: ClusterArgs): Record<string, unknown> {
+  const { config, stack, prefix } = args;
+  const vpc = new digitalocean.Vpc("vpc", {
+    name: prefix,
+    region: config.region,
+    description: `dropstack cluster ${prefix}: Docker Swarm's traffic stays inside`,
+  });
+
+  const nodes = Array.from({ length: config.nodes }, (_, i) => {
+    const first = i === 0;
+    return new Node(first ? "node" : `node-${i + 1}`, {
+      region: config.region,
+      size: config.size,
+      image: config.image,
+      tags: [tagFor(stack)],
+      monitoring: config.monitoring,
+      backups: config.backups,
+      ipv6: config.ipv6,
+      // The data volume is the first node's, as on one node; the others hold no data.
+      dataVolume: first,
+      volumeSize: config.volumeSize,
+      retainDataOnDestroy: config.retainDataOnDestroy,
+      dataVolumeId: first ? config.dataVolumeId : "",
+      sshSourceCidrs: config.sshSourceCidrs,
+      sshKeyFingerprints: config.sshKeyFingerprints,
+      readinessTimeoutMinutes: config.readinessTimeoutMinutes,
+      sshDir: first
+        ? path.join(".dropstack", stack)
+        : path.join(".dropstack", stack, `node-${i + 1}`),
+      resourcePrefix: first ? prefix : `${prefix}-${i + 1}`,
+      cluster: { vpcUuid: vpc.id, ipRange: vpc.ipRange },
+    });
+  });
+  const [first] = nodes;
+  const swarm = formSwarm(nodes, config.nodeTags);
+
+  // One provider per node, for the images built on each; the first node's also for its pulls.
+  const nodeProviders = nodes.map(
+    (node, i) =>
+      new docker.Provider(
+        i === 0 ? "node-docker" : `node-${i + 1}-docker`,
+        { host: node.dockerHost, sshOpts: node.sshOpts },
+        { dependsOn: [node.readiness] },
+      ),
+  );
+  // Services and networks are the swarm's: made through the first node once every node is in.
+  const manager = new docker.Provider(
+    "swarm-docker",
+    { host: first.dockerHost, sshOpts: first.sshOpts },
+    { dependsOn: swarm.ready },
+  );
+
+  const dataPath = `${DATA_MOUNT}/${stack}`;
+  const deployed = new SwarmStack("stack", {
+    spec: args.spec,
+    stackfileDir: args.stackfileDir,
+    manager,
+    nodeProviders,
+    secretVars: Object.fromEntries(
+      Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
+    ),
+    prefix,
+    dataPath,
+    dockerAccess: {
+      DROPSTACK_HOST: first.ipv4Address,
+      DROPSTACK_SSH_OPTS: first.sshOpts.apply((o) => o.join(" ")),
+    },
+  });
+
+  const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes, config) : [];
+  // The certificate is for the domain, or the first node's address (where the data is).
+  const site = config.domain !== "" ? pulumi.output(config.domain) : first.ipv4Address;
+  const proxy =
+    args.plan &&
+    new SwarmProxy("proxy", {
+      plan: args.plan,
+      networkName: deployed.networkName,
+      site,
+      prefix,
+      dataPath: `${dataPath}/.proxy`,
+      manager,
+      after: [deployed.swarmServices[args.plan.service], ...dnsRecords],
+    });
+  const webService = args.spec.services.find((s) => s.ports.some((p) => p.host === 80));
+  const url = proxy
+    ? pulumi.interpolate`https://${site}/`
+    : webService
+      ? pulumi.interpolate`http://${site}/`
+      : undefined;
+  if (url !== undefined) {
+    waitForApp(
+      url,
+      first.ipv4Address,
+      [...Object.values(deployed.swarmServices), ...(proxy ? [proxy.service] : [])],
+      proxy && { name: proxy.service.name, caCertificate: proxy.caCertificate },
+      config,
+    );
+  }
+
+  const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
+  const managers = managerCount(nodes.length);
+  return {
+    url,
+    /** The first node's address: the data node, where the proxy runs. */
+    ip: first.ipv4Address,
+    sshCommand: first.sshCommand,
+    /** Every node: its droplet name, public and VPC addresses, and Swarm role. */
+    nodes: pulumi.all(
+      nodes.map((node, i) =>
+        pulumi.all([node.ipv4Address, node.privateAddress]).apply(([ip, privateIp]) => ({
+          name: node.hostname,
+          ip,
+          privateIp,
+          role: i < managers ? "manager" : "worker",
+          data: i === 0,
+        })),
+      ),
+    ),
+    caCertificate: proxy?.caCertificate,
+    dataVolumeId: first.dataVolumeId,
+    password: password === undefined ? undefined : pulumi.secret(password),
+    services: deployed.services,
+    monthlyCost: {
+      size: args.size.slug,
+      nodes: nodes.length,
+      usdPerMonth: args.size.priceMonthly * nodes.length,
+      vcpus: args.size.vcpus * nodes.length,
+      memoryMiB: args.size.memory * nodes.length,
+      diskGiB: args.size.disk * nodes.length,
+    },
+  };
+}

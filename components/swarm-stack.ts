@@ -1,0 +1,250 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import {
+  linkEnvironment,
+  linkTargets,
+  parseExposedPorts,
+  startOrder,
+  swarmService,
+  type ExposedPort,
+  type ServiceSpec,
+  type StackSpec,
+} from "../stackfile";
+import { stackSecrets } from "./secrets";
+import { imageReference, imageResourceName, serviceImage } from "./stack";
+
+export interface SwarmStackArgs {
+  /** The parsed Stackfile, parsed for a cluster (swarmProblems already reported). */
+  spec: StackSpec;
+  /** The Stackfile's folder: `build` contexts are relative to it. */
+  stackfileDir: string;
+  /** The Docker provider of the first node, a manager: services are made through it. */
+  manager: docker.Provider;
+  /** The Docker provider of every node, the first included: built images are built on each. */
+  nodeProviders: docker.Provider[];
+  /** Values of the secret variables the Stackfile uses (from stackVars set with --secret). */
+  secretVars?: Record<string, pulumi.Input<string>>;
+  /** Prefix of service, network and config names. */
+  prefix: string;
+  /** Where on the data node service data goes (`<dataPath>/<service>/…`). */
+  dataPath: string;
+  /** How scripts/image-ports.sh reaches the first node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS). */
+  dockerAccess: Record<string, pulumi.Input<string>>;
+}
+
+// Relative to the project folder, where Pulumi runs commands (see READY_SCRIPT in node.ts).
+const IMAGE_PORTS_SCRIPT = path.relative(
+  process.cwd(),
+  path.join(__dirname, "..", "scripts", "image-ports.sh"),
+);
+
+/**
+ * The services of one Stackfile as Docker Swarm services on the cluster, on one overlay network.
+ * Swarm places the tasks: swarmService() says only what it must respect. There is no registry,
+ * so a built image is built on every node; a pulled one is pulled by each node Swarm picks (and
+ * first on the first node, where its exposed ports are read).
+ */
+export class SwarmStack extends pulumi.ComponentResource {
+  /** The secrets generated for unset variables, by variable name. */
+  public readonly generatedSecrets: Record<string, pulumi.Output<string>>;
+  /** The Swarm services by Stackfile service name. */
+  public readonly swarmServices: Record<string, docker.Service> = {};
+  /** The overlay network's name. */
+  public readonly networkName: pulumi.Output<string>;
+  /** Each service's Swarm service name, mode and published ports. */
+  public readonly services: pulumi.Output<
+    Record<string, { service: string; mode: string; endpoints: string[] }>
+  >;
+
+  constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dropstack:index:SwarmStack", name, {}, opts);
+    const { spec } = args;
+    const secrets = stackSecrets(name, spec, args.secretVars ?? {}, this);
+    this.generatedSecrets = secrets.generated;
+
+    const network = new docker.Network(
+      `${name}-network`,
+      // Attachable, so `docker run --network` can reach the services to debug them.
+      { name: args.prefix, driver: "overlay", attachable: true },
+      { parent: this, provider: args.manager },
+    );
+    this.networkName = network.name;
+
+    // Every image on the first node (pulled or built), built ones on the other nodes too.
+    const images = new Map<string, docker.RemoteImage[]>();
+    for (const service of spec.services) {
+      const key = imageResourceName(name, service);
+      if (images.has(key)) continue;
+      const providers = service.build ? args.nodeProviders : [args.nodeProviders[0]];
+      images.set(
+        key,
+        providers.map((provider, i) =>
+          serviceImage(i === 0 ? key : `${key}-node-${i + 1}`, service, args.stackfileDir, {
+            parent: this,
+            provider,
+          }),
+        ),
+      );
+    }
+
+    const imagePorts = pulumi
+      .all(
+        linkTargets(spec.services).map((target) => {
+          const [image] = images.get(imageResourceName(name, target))!;
+          const ports = new command.local.Command(
+            `${name}-ports-${target.name}`,
+            {
+              create: pulumi.interpolate`sh ${IMAGE_PORTS_SCRIPT} ${image.imageId}`,
+              environment: args.dockerAccess,
+              triggers: [image.imageId],
+            },
+            { parent: this, dependsOn: [image] },
+          );
+          return ports.stdout.apply((out) => [target.name, parseExposedPorts(out)] as const);
+        }),
+      )
+      .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
+
+    // Linked services first, so each starts after the services it needs.
+    for (const service of startOrder(spec.services)) {
+      this.swarmServices[service.name] = this.service(name, service, {
+        args,
+        network,
+        images: images.get(imageResourceName(name, service))!,
+        imagePorts,
+        resolve: secrets.resolve,
+      });
+    }
+
+    this.services = pulumi.output(
+      Object.fromEntries(
+        spec.services.map((svc) => {
+          const plan = swarmService(svc, spec.services);
+          return [
+            svc.name,
+            {
+              service: `${args.prefix}-${svc.name}`,
+              mode: plan.mode === "global" ? "global" : `${plan.mode.replicas} replicas`,
+              endpoints: svc.ports.map((p) => `${p.host ?? "*"}:${p.container}/${p.protocol}`),
+            },
+          ];
+        }),
+      ),
+    );
+    this.registerOutputs({ services: this.services });
+  }
+
+  private service(
+    name: string,
+    service: ServiceSpec,
+    context: {
+      args: SwarmStackArgs;
+      network: docker.Network;
+      images: docker.RemoteImage[];
+      imagePorts: pulumi.Output<Record<string, ExposedPort[]>>;
+      resolve: (text: string) => pulumi.Input<string>;
+    },
+  ): docker.Service {
+    const { args, network, images, imagePorts, resolve } = context;
+    const spec = args.spec;
+    const plan = swarmService(service, spec.services);
+    // The Stackfile's environment wins over link variables of the same name, as in Docker Cloud.
+    const env = pulumi.output(imagePorts).apply((ports) =>
+      pulumi
+        .all(
+          Object.entries({
+            ...linkEnvironment(service, spec.services, ports),
+            ...service.environment,
+          }).map(([k, v]) => pulumi.output(resolve(v)).apply((value) => [k, value] as const)),
+        )
+        .apply((pairs) => Object.fromEntries(pairs)),
+    );
+    const mounts = service.volumes.map((v) => {
+      if (v.source !== undefined && !v.onDataVolume) {
+        return { type: "bind", source: v.source, target: v.target, readOnly: v.readOnly };
+      }
+      // On the data node's volume, where the service is pinned (plan.constraints).
+      const relative = v.source ?? `_anonymous${v.target}`;
+      return {
+        type: "bind",
+        source: `${args.dataPath}/${service.name}/${relative}`,
+        target: v.target,
+        readOnly: v.readOnly,
+      };
+    });
+    return new docker.Service(
+      `${name}-${service.name}`,
+      {
+        name: `${args.prefix}-${service.name}`,
+        taskSpec: {
+          containerSpec: {
+            image: imageReference(service, args.stackfileDir),
+            env,
+            commands: service.entrypoint,
+            args: service.command,
+            mounts,
+            user: service.user,
+            dir: service.workingDir,
+            hostname: service.hostname,
+            readOnly: service.readOnly,
+            capAdds: service.capAdd.length > 0 ? service.capAdd : undefined,
+            capDrops: service.capDrop.length > 0 ? service.capDrop : undefined,
+            hosts:
+              service.extraHosts.length > 0
+                ? service.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))
+                : undefined,
+            dnsConfig:
+              service.dns.length > 0
+                ? { nameservers: service.dns, searches: service.dnsSearch }
+                : undefined,
+            labels:
+              Object.keys(service.labels).length > 0
+                ? Object.entries(service.labels).map(([label, value]) => ({ label, value }))
+                : undefined,
+            healthcheck: service.healthcheck && {
+              tests: service.healthcheck.test,
+              interval: service.healthcheck.interval,
+              timeout: service.healthcheck.timeout,
+              startPeriod: service.healthcheck.startPeriod,
+              retries: service.healthcheck.retries,
+            },
+          },
+          networksAdvanceds: [{ name: network.id, aliases: plan.aliases }],
+          placement: plan.constraints.length > 0 ? { constraints: plan.constraints } : undefined,
+          restartPolicy: { condition: plan.restartCondition },
+          resources:
+            service.memLimit === undefined
+              ? undefined
+              : { limits: { memoryBytes: service.memLimit } },
+        },
+        mode: plan.mode === "global" ? { global: true } : { replicated: plan.mode },
+        updateConfig: { parallelism: plan.updateParallelism, order: "stop-first" },
+        endpointSpec:
+          service.ports.length > 0
+            ? {
+                ports: service.ports.map((p) => ({
+                  targetPort: p.container,
+                  publishedPort: p.host,
+                  protocol: p.protocol,
+                  publishMode: "ingress",
+                })),
+              }
+            : undefined,
+      },
+      {
+        parent: this,
+        provider: args.manager,
+        // Its image on every node that may run it, and the services it links to, first.
+        dependsOn: [
+          ...images,
+          ...service.links
+            .map((l) => l.service)
+            .filter((s) => this.swarmServices[s] !== undefined)
+            .map((s) => this.swarmServices[s]),
+        ],
+      },
+    );
+  }
+}

@@ -1,0 +1,111 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { DATA_NODE_LABEL, tagLabel } from "../stackfile";
+import type { Node } from "./node";
+
+// Relative to the project folder, where Pulumi runs commands (see READY_SCRIPT in node.ts).
+const SWARM_SCRIPT = path.relative(
+  process.cwd(),
+  path.join(__dirname, "..", "scripts", "swarm.sh"),
+);
+
+/**
+ * How many of `nodes` are Swarm managers: 1 for one or two nodes (a second manager would make a
+ * quorum of two, which survives no loss at all), 3 from three nodes on (a quorum of three survives
+ * the loss of one). More managers only slow Raft's writes for a cluster of this size.
+ */
+export function managerCount(nodes: number): number {
+  return nodes >= 3 ? 3 : 1;
+}
+
+/** The labels of node `index` (1-based): its number, the data label on the first, its tags. */
+export function nodeLabels(index: number, tags: string[]): string[] {
+  return [
+    `dropstack.node=${index}`,
+    ...(index === 1 ? [`${DATA_NODE_LABEL}=true`] : []),
+    ...tags.map((t) => `${tagLabel(t)}=true`),
+  ];
+}
+
+export interface Swarm {
+  /** Completes when every node has joined and carries its labels. */
+  ready: pulumi.Resource[];
+}
+
+/**
+ * Forms the Docker Swarm over `nodes` (the first inits it, the others join, managers first, one
+ * after the other), over each node's pinned SSH; labels every node from the first. Top-level
+ * resources, so a stack that grows from one node keeps the first node's as they are.
+ */
+export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Swarm {
+  const [first] = nodes;
+  const sshEnv = (node: Node) => ({
+    DROPSTACK_HOST: node.ipv4Address,
+    DROPSTACK_SSH_OPTS: node.sshOpts.apply((o) => o.join(" ")),
+    DROPSTACK_ADDR: node.privateAddress,
+  });
+  const managerEnv = {
+    DROPSTACK_MANAGER_HOST: first.ipv4Address,
+    DROPSTACK_MANAGER_SSH_OPTS: first.sshOpts.apply((o) => o.join(" ")),
+    DROPSTACK_MANAGER_ADDR: first.privateAddress,
+  };
+  const init = new command.local.Command(
+    "swarm-init",
+    {
+      create: `sh ${SWARM_SCRIPT} init`,
+      environment: sshEnv(first),
+      triggers: [first.droplet.id],
+    },
+    // The join tokens: secret in the state, never printed.
+    { dependsOn: [first.readiness], additionalSecretOutputs: ["stdout"] },
+  );
+
+  const managers = managerCount(nodes.length);
+  const ready: pulumi.Resource[] = [];
+  let previousManager: pulumi.Resource = init;
+  nodes.forEach((node, i) => {
+    const index = i + 1;
+    let joined: pulumi.Resource = init;
+    if (index > 1) {
+      const role = index <= managers ? "manager" : "worker";
+      const join = new command.local.Command(
+        `swarm-join-${index}`,
+        {
+          create: `sh ${SWARM_SCRIPT} join`,
+          // Leaves the swarm (and is forgotten by it) when the node goes.
+          delete: `sh ${SWARM_SCRIPT} leave`,
+          stdin: pulumi.secret(init.stdout),
+          environment: {
+            ...sshEnv(node),
+            ...managerEnv,
+            DROPSTACK_ROLE: role,
+            DROPSTACK_NODE: node.hostname,
+          },
+          triggers: [node.droplet.id, first.droplet.id],
+        },
+        // Managers join one at a time, so the Raft quorum grows a member at a time.
+        { dependsOn: [node.readiness, ...(role === "manager" ? [previousManager] : [init])] },
+      );
+      if (role === "manager") previousManager = join;
+      joined = join;
+    }
+    const labels = nodeLabels(index, nodeTags[String(index)] ?? []);
+    ready.push(
+      new command.local.Command(
+        `swarm-labels-${index}`,
+        {
+          create: `sh ${SWARM_SCRIPT} label`,
+          environment: {
+            ...managerEnv,
+            DROPSTACK_NODE: node.hostname,
+            DROPSTACK_LABELS: labels.join(" "),
+          },
+          triggers: [node.droplet.id, labels.join(" ")],
+        },
+        { dependsOn: [joined] },
+      ),
+    );
+  });
+  return { ready };
+}

@@ -1,0 +1,70 @@
+// What both deploy paths (one node, a Swarm cluster) make after the services: the check that
+// ends `up` only when the app answers, and the nodes' DNS records.
+import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import type { Node } from "./components";
+import type { DropstackConfig } from "./config";
+
+/**
+ * `up` ends only when the app answers, so the URL works the moment it is printed: over HTTPS,
+ * with a certificate Node's trust store (Mozilla's, as browsers) accepts, or the stack's own CA.
+ * It connects to the node's address, so the user's DNS resolver need not know the domain yet.
+ */
+export function waitForApp(
+  url: pulumi.Output<string>,
+  address: pulumi.Output<string>,
+  workloads: (docker.Container | docker.Service)[],
+  proxy: { name: pulumi.Output<string>; caCertificate?: pulumi.Output<string> } | undefined,
+  config: DropstackConfig,
+): void {
+  new command.local.Command(
+    "app-ready",
+    {
+      create: pulumi.interpolate`node ${path.join("scripts", "wait-http.js")} ${url} ${String(config.readinessTimeoutMinutes * 60)}`,
+      environment: {
+        DROPSTACK_CONNECT_TO: address,
+        ...(proxy ? { DROPSTACK_PROXY_CONTAINER: proxy.name } : {}),
+        ...(proxy?.caCertificate ? { DROPSTACK_CA_PEM: proxy.caCertificate } : {}),
+      },
+      triggers: workloads.map((c) => c.id),
+    },
+    {
+      dependsOn: workloads,
+      customTimeouts: { create: `${config.readinessTimeoutMinutes * 60 + 60}s` },
+    },
+  );
+}
+
+/**
+ * The nodes' A records (and AAAA with IPv6), deleted with the stack: one per node, since on a
+ * cluster Swarm's routing mesh lets every node answer for the proxy.
+ */
+export function addressRecords(
+  record: { zone: string; name: string },
+  nodes: Node[],
+  config: DropstackConfig,
+): digitalocean.DnsRecord[] {
+  return nodes.flatMap((node, i) => {
+    const suffix = i === 0 ? "" : `-${i + 1}`;
+    const common = { domain: record.zone, name: record.name, ttl: 300 };
+    return [
+      new digitalocean.DnsRecord(`dns-a${suffix}`, {
+        ...common,
+        type: "A",
+        value: node.ipv4Address,
+      }),
+      ...(config.ipv6
+        ? [
+            new digitalocean.DnsRecord(`dns-aaaa${suffix}`, {
+              ...common,
+              type: "AAAA",
+              value: node.droplet.ipv6Address,
+            }),
+          ]
+        : []),
+    ];
+  });
+}

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Forms and shrinks the stack's Docker Swarm over the nodes' pinned SSH. Runs on the machine of
+# whoever runs `pulumi up` (local.Commands of the Cluster component), as the readiness check does.
+#
+#   sh scripts/swarm.sh init    # on the first node: prints the worker and manager join tokens
+#   sh scripts/swarm.sh join    # on another node: joins as a manager or a worker
+#   sh scripts/swarm.sh label   # on the first node: sets a node's labels (data node, tags)
+#   sh scripts/swarm.sh leave   # the reverse of join, when the node is removed
+#
+# Environment: DROPSTACK_HOST and DROPSTACK_SSH_OPTS (the node to act on), DROPSTACK_ADDR (its
+# private address, which Swarm advertises), DROPSTACK_MANAGER_HOST, DROPSTACK_MANAGER_SSH_OPTS and
+# DROPSTACK_MANAGER_ADDR (the first node), DROPSTACK_ROLE (manager or worker), DROPSTACK_NODE (the
+# node's hostname, its droplet name), DROPSTACK_LABELS (key=value words). The join token comes on
+# stdin, never on a command line. Each step is idempotent: a second run changes nothing.
+set -eu
+
+on() {
+  # shellcheck disable=SC2086 # the ssh options are a list of arguments.
+  ssh $1 -o ConnectTimeout=10 "root@$2" "$3"
+}
+node() { on "$DROPSTACK_SSH_OPTS" "$DROPSTACK_HOST" "$1"; }
+manager() { on "$DROPSTACK_MANAGER_SSH_OPTS" "$DROPSTACK_MANAGER_HOST" "$1"; }
+state='docker info --format "{{.Swarm.LocalNodeState}}"'
+
+case "${1:-}" in
+  init)
+    : "${DROPSTACK_ADDR:?}"
+    node "[ \"\$($state)\" = active ] || docker swarm init --advertise-addr $DROPSTACK_ADDR >&2"
+    # shellcheck disable=SC2016 # expanded on the node, not here.
+    node 'printf "{\"worker\":\"%s\",\"manager\":\"%s\"}\n" "$(docker swarm join-token -q worker)" "$(docker swarm join-token -q manager)"'
+    ;;
+  join)
+    : "${DROPSTACK_MANAGER_ADDR:?}" "${DROPSTACK_ADDR:?}"
+    case "${DROPSTACK_ROLE:-}" in manager | worker) ;; *) echo "swarm.sh: DROPSTACK_ROLE must be manager or worker" >&2; exit 2 ;; esac
+    # The token for this role, from the init step's JSON on stdin.
+    token=$(sed -n "s/.*\"$DROPSTACK_ROLE\":\"\\([A-Za-z0-9-]*\\)\".*/\\1/p")
+    [ -n "$token" ] || { echo "swarm.sh: no $DROPSTACK_ROLE token on stdin" >&2; exit 2; }
+    printf '%s\n' "$token" | node "[ \"\$($state)\" = active ] || { read -r token; docker swarm join --advertise-addr $DROPSTACK_ADDR --token \"\$token\" $DROPSTACK_MANAGER_ADDR:2377 >&2; }"
+    ;;
+  label)
+    : "${DROPSTACK_NODE:?}"
+    args=""
+    for label in ${DROPSTACK_LABELS:-}; do
+      case "$label" in *[!A-Za-z0-9._=-]* | "") echo "swarm.sh: not a label: $label" >&2; exit 2 ;; esac
+      args="$args --label-add $label"
+    done
+    # Tags the config no longer gives the node are taken off it.
+    # shellcheck disable=SC2016 # a Go template for docker, expanded on the node.
+    for old in $(manager "docker node inspect --format '{{range \$k, \$v := .Spec.Labels}}{{\$k}} {{end}}' $DROPSTACK_NODE"); do
+      case "$old" in dropstack.tag.*) ;; *) continue ;; esac
+      case " ${DROPSTACK_LABELS:-} " in *" $old=true "*) ;; *) args="$args --label-rm $old" ;; esac
+    done
+    [ -z "$args" ] || manager "docker node update$args $DROPSTACK_NODE >/dev/null"
+    ;;
+  leave)
+    : "${DROPSTACK_NODE:?}"
+    # A manager is demoted first, so the others keep their quorum; then it leaves, and the first
+    # node forgets it. A node that is already gone (its droplet destroyed) is only forgotten.
+    manager "docker node demote $DROPSTACK_NODE >/dev/null 2>&1 || true"
+    node "docker swarm leave --force >/dev/null 2>&1 || true" || true
+    manager "docker node rm --force $DROPSTACK_NODE >/dev/null 2>&1 || true"
+    ;;
+  *)
+    echo "usage: swarm.sh init|join|label|leave (see the header for the environment)" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,304 @@
+// A cluster (dropstack:nodes above 1) under the mock engine: the VPC and nodes, the firewall,
+// the swarm formed in order, the services as Swarm services with Docker Cloud's cluster keys
+// mapped, the data service pinned, the proxy on the data node; and the bad paths.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { managerCount, nodeLabels } from "../components";
+import { FAKE_IP, FAKE_VPC_RANGE, ProgramRun, ROOT, runProgram } from "./harness";
+
+const SERVICE = "docker:index/service:Service";
+const COMMAND = "command:local:Command";
+const DROPLET = "digitalocean:index/droplet:Droplet";
+const VOLUME = "digitalocean:index/volume:Volume";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+
+function stackfile(text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cluster-"));
+  fs.writeFileSync(path.join(dir, "stack.yml"), text);
+  return path.join(dir, "stack.yml");
+}
+
+const CLUSTER_STACK = stackfile(
+  [
+    "web:",
+    "  image: nginx:1.27",
+    "  target_num_containers: 3",
+    "  sequential_deployment: true",
+    "  deployment_strategy: high_availability",
+    "  links: [db:database]",
+    '  ports: ["80:8080"]',
+    "agent:",
+    "  image: busybox:1.36",
+    "  command: sleep 3600",
+    "  deployment_strategy: every_node",
+    "  restart: on-failure",
+    "gpu:",
+    "  image: python:3.12",
+    "  command: python -m http.server",
+    "  tags: [gpu]",
+    "db:",
+    "  image: mongo:8.0",
+    '  expose: ["27017"]',
+    "  volumes: [data:/data/db]",
+  ].join("\n") + "\n",
+);
+
+function cluster(config: Record<string, string> = {}): Promise<ProgramRun> {
+  return runProgram({
+    stack: "team",
+    config: {
+      "dropstack:nodes": "3",
+      "dropstack:stackfile": CLUSTER_STACK,
+      "dropstack:nodeTags": JSON.stringify({ "2": ["gpu"] }),
+      ...config,
+    },
+  });
+}
+
+describe("a three-node cluster", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await cluster();
+  });
+
+  test("puts three droplets in a VPC of their own; only the first keeps the data volume", () => {
+    const vpc = run.find("digitalocean:index/vpc:Vpc", "vpc");
+    expect(vpc.inputs).toMatchObject({ name: "dropstack-team", region: "nyc3" });
+    expect(run.all(DROPLET).map((d) => [d.name, d.inputs.name])).toEqual([
+      ["node-droplet", "dropstack-team"],
+      ["node-2-droplet", "dropstack-team-2"],
+      ["node-3-droplet", "dropstack-team-3"],
+    ]);
+    for (const droplet of run.all(DROPLET)) expect(droplet.inputs.vpcUuid).toBe("vpc-id");
+    expect(run.all(VOLUME).map((v) => v.inputs.name)).toEqual(["dropstack-team-data"]);
+    // The others' user_data mounts nothing.
+    expect(run.find(DROPLET, "node-2-droplet").inputs.userData).not.toContain(
+      "dropstack-mount-data",
+    );
+    expect(run.find(DROPLET, "node-droplet").inputs.userData).toContain("dropstack-mount-data");
+  });
+
+  test("opens Swarm's ports to the VPC only; the world still gets 22 (from the SSH sources), 80, 443", () => {
+    for (const firewall of run.all("digitalocean:index/firewall:Firewall")) {
+      const rules = firewall.inputs.inboundRules.map(
+        (r: any) => `${r.protocol}/${r.portRange} from ${r.sourceAddresses.join(",")}`,
+      );
+      expect(rules).toEqual([
+        "tcp/22 from 0.0.0.0/0,::/0",
+        "tcp/80 from 0.0.0.0/0,::/0",
+        "tcp/443 from 0.0.0.0/0,::/0",
+        `tcp/2377 from ${FAKE_VPC_RANGE}`,
+        `tcp/7946 from ${FAKE_VPC_RANGE}`,
+        `udp/7946 from ${FAKE_VPC_RANGE}`,
+        `udp/4789 from ${FAKE_VPC_RANGE}`,
+      ]);
+    }
+  });
+
+  test("forms the swarm: init on the first node, managers join one at a time, then the worker", () => {
+    const init = run.find(COMMAND, "swarm-init");
+    expect(init.inputs.environment).toMatchObject({
+      DROPSTACK_HOST: FAKE_IP,
+      DROPSTACK_ADDR: "10.10.0.2",
+    });
+    expect(init.dependsOn).toContain("node-ready");
+    const join2 = run.find(COMMAND, "swarm-join-2");
+    const join3 = run.find(COMMAND, "swarm-join-3");
+    expect(join2.inputs.environment).toMatchObject({
+      DROPSTACK_ROLE: "manager",
+      DROPSTACK_HOST: "203.0.113.11",
+      DROPSTACK_MANAGER_ADDR: "10.10.0.2",
+      DROPSTACK_NODE: "dropstack-team-2",
+    });
+    expect(join2.dependsOn).toEqual(expect.arrayContaining(["swarm-init", "node-2-ready"]));
+    expect(join3.inputs.environment.DROPSTACK_ROLE).toBe("manager");
+    expect(join3.dependsOn).toContain("swarm-join-2");
+    // The tokens reach the joins on stdin, and leaving is the join's delete.
+    expect(join2.inputs.stdin).toBe(init.state!.stdout);
+    expect(join2.inputs.delete).toMatch(/swarm\.sh leave$/);
+    expect(run.find(COMMAND, "swarm-labels-2").inputs.environment.DROPSTACK_LABELS).toBe(
+      "dropstack.node=2 dropstack.tag.gpu=true",
+    );
+    expect(run.find(COMMAND, "swarm-labels-1").inputs.environment.DROPSTACK_LABELS).toBe(
+      "dropstack.node=1 dropstack.data=true",
+    );
+    // Services are made only once every node is in and labelled.
+    expect(run.find("pulumi:providers:docker", "swarm-docker").dependsOn).toEqual(
+      expect.arrayContaining(["swarm-labels-1", "swarm-labels-2", "swarm-labels-3"]),
+    );
+  });
+
+  test("keeps the join tokens secret: they reach each join on stdin, as a secret", () => {
+    expect(run.find(COMMAND, "swarm-join-2").secretInputs).toContain("stdin");
+    expect(JSON.stringify(run.find(COMMAND, "swarm-join-2").inputs.environment)).not.toContain(
+      "token",
+    );
+  });
+
+  test("maps target_num_containers, sequential_deployment and links onto a Swarm service", () => {
+    const web = run.find(SERVICE, "stack-web");
+    expect(web.provider).toBe("swarm-docker");
+    expect(web.inputs.name).toBe("dropstack-team-web");
+    expect(web.inputs.mode).toEqual({ replicated: { replicas: 3 } });
+    expect(web.inputs.updateConfig).toEqual({ parallelism: 1, order: "stop-first" });
+    expect(web.inputs.taskSpec.networksAdvanceds[0].aliases).toEqual([
+      "web",
+      "web-1",
+      "web-2",
+      "web-3",
+    ]);
+    // The proxy publishes 80; the web service only exposes its port on the overlay network.
+    expect(web.inputs.endpointSpec).toBeUndefined();
+    expect(web.inputs.taskSpec.containerSpec.env).toMatchObject({
+      DATABASE_PORT_27017_TCP_ADDR: "database",
+    });
+    expect(web.dependsOn).toContain("stack-db");
+  });
+
+  test("every_node is global mode, tags are placement constraints, restart is the condition", () => {
+    const agent = run.find(SERVICE, "stack-agent");
+    expect(agent.inputs.mode).toEqual({ global: true });
+    expect(agent.inputs.taskSpec.restartPolicy).toEqual({ condition: "on-failure" });
+    expect(agent.inputs.updateConfig.parallelism).toBe(0);
+    expect(run.find(SERVICE, "stack-gpu").inputs.taskSpec.placement).toEqual({
+      constraints: ["node.labels.dropstack.tag.gpu == true"],
+    });
+  });
+
+  test("pins the service with data to the data node, its volume on the data volume", () => {
+    const db = run.find(SERVICE, "stack-db");
+    expect(db.inputs.taskSpec.placement).toEqual({
+      constraints: ["node.labels.dropstack.data == true"],
+    });
+    expect(db.inputs.taskSpec.containerSpec.mounts).toEqual([
+      { type: "bind", source: "/mnt/data/team/db/data", target: "/data/db", readOnly: false },
+    ]);
+    expect(run.warnings).toContain(
+      'service "db" keeps its data on the first node\'s data volume, so Swarm runs it on that node only: it does not move if that node fails',
+    );
+  });
+
+  test("runs the HTTPS proxy on the data node, publishing 80 and 443 through the routing mesh", () => {
+    const proxy = run.find(SERVICE, "proxy-service");
+    expect(proxy.inputs.taskSpec.placement).toEqual({
+      constraints: ["node.labels.dropstack.data == true"],
+    });
+    expect(proxy.inputs.endpointSpec.ports.map((p: any) => p.publishedPort)).toEqual([80, 443]);
+    expect(proxy.inputs.taskSpec.containerSpec.env.DROPSTACK_SITE).toBe(FAKE_IP);
+    const config = run.find("docker:index/serviceConfig:ServiceConfig", "proxy-caddyfile");
+    expect(Buffer.from(config.inputs.data, "base64").toString()).toContain(
+      "reverse_proxy web-1:8080 web-2:8080 web-3:8080\n",
+    );
+    expect(run.outputs.url).toBe(`https://${FAKE_IP}/`);
+  });
+
+  test("reports every node and what they cost together", () => {
+    expect(run.outputs.nodes).toEqual([
+      { name: "dropstack-team", ip: FAKE_IP, privateIp: "10.10.0.2", role: "manager", data: true },
+      {
+        name: "dropstack-team-2",
+        ip: "203.0.113.11",
+        privateIp: "10.10.0.3",
+        role: "manager",
+        data: false,
+      },
+      {
+        name: "dropstack-team-3",
+        ip: "203.0.113.12",
+        privateIp: "10.10.0.4",
+        role: "manager",
+        data: false,
+      },
+    ]);
+    expect(run.outputs.monthlyCost).toEqual({
+      size: "s-2vcpu-2gb",
+      nodes: 3,
+      usdPerMonth: 54,
+      vcpus: 6,
+      memoryMiB: 6144,
+      diskGiB: 180,
+    });
+  });
+});
+
+describe("the swarm's shape", () => {
+  test("has one manager up to two nodes, three from three on", () => {
+    expect([2, 3, 4, 10].map(managerCount)).toEqual([1, 3, 3, 3]);
+  });
+
+  test("labels the data node and each node's tags", () => {
+    expect(nodeLabels(1, [])).toEqual(["dropstack.node=1", "dropstack.data=true"]);
+    expect(nodeLabels(4, ["gpu", "big"])).toEqual([
+      "dropstack.node=4",
+      "dropstack.tag.gpu=true",
+      "dropstack.tag.big=true",
+    ]);
+  });
+
+  test("a worker joins with the worker token after init, not after the managers", async () => {
+    const run = await cluster({ "dropstack:nodes": "2" });
+    const join = run.find(COMMAND, "swarm-join-2");
+    expect(join.inputs.environment.DROPSTACK_ROLE).toBe("worker");
+    expect(join.dependsOn).toContain("swarm-init");
+  });
+});
+
+describe("built images on a cluster", () => {
+  test("are built on every node, since no registry carries them", async () => {
+    const run = await cluster({
+      "dropstack:nodes": "2",
+      "dropstack:nodeTags": "{}",
+      "dropstack:stackfile": path.join(ROOT, "stacks", "datascience.yml"),
+    });
+    const builds = run.all(IMAGE).filter((i) => i.inputs.build);
+    expect(builds.map((b) => [b.name, b.provider]).sort()).toEqual([
+      ["stack-image-datascience", "node-docker"],
+      ["stack-image-datascience-node-2", "node-2-docker"],
+    ]);
+    const notebook = run.find(SERVICE, "stack-datascience");
+    expect(notebook.inputs.taskSpec.containerSpec.image).toBe(
+      run.find(IMAGE, "stack-image-datascience").inputs.name,
+    );
+    expect(notebook.dependsOn).toEqual(
+      expect.arrayContaining(["stack-image-datascience", "stack-image-datascience-node-2"]),
+    );
+  });
+});
+
+describe("what a cluster cannot run", () => {
+  test("a Swarm-less key fails before anything is created, naming service and key", async () => {
+    const file = stackfile(
+      "app:\n  image: nginx:1.27\n  privileged: true\n  volumes_from: [data]\ndata:\n  image: tianon/true\n  volumes: [/x]\n",
+    );
+    const failure = runProgram({
+      stack: "team",
+      config: { "dropstack:nodes": "2", "dropstack:stackfile": file },
+    });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      `${file} cannot run on a cluster (dropstack:nodes above 1):\n` +
+        '  - service "app": volumes_from cannot run on a Swarm cluster: a Swarm service, as ' +
+        "dropstack creates it, has no such option. Remove it, or deploy this Stackfile on one node (dropstack:nodes 1)\n" +
+        '  - service "app": privileged cannot run on a Swarm cluster: a Swarm service, as ' +
+        "dropstack creates it, has no such option. Remove it, or deploy this Stackfile on one node (dropstack:nodes 1)",
+    );
+  });
+
+  test("a tag no node carries is an error, since Swarm could never place the service", async () => {
+    const failure = cluster({ "dropstack:nodeTags": "{}" });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      "no node of the cluster is tagged gpu, so Swarm could never place the service; tag a node " +
+        "with dropstack:nodeTags, or remove the tag",
+    );
+  });
+
+  test("the local target cannot be a cluster", async () => {
+    await expect(
+      runProgram({ config: { "dropstack:nodes": "2", "dropstack:target": "local" } }),
+    ).rejects.toThrow(
+      "dropstack:nodes: 2 needs target digitalocean: a cluster is several droplets, and the local target is this one machine",
+    );
+  });
+});
