@@ -274,6 +274,37 @@ describe("HTTPS settings", () => {
   });
 });
 
+describe("cluster settings", () => {
+  test("read nodes and each node's tags", () => {
+    expect(
+      parse({ "dropstack:nodes": "3", "dropstack:nodeTags": '{"1": ["db"], "3": ["gpu", "big"]}' }),
+    ).toMatchObject({ nodes: 3, nodeTags: { "1": ["db"], "3": ["gpu", "big"] } });
+  });
+
+  test("name what is allowed for a bad node count, node number or tag", () => {
+    expect(
+      messageOf({
+        "dropstack:nodes": "11",
+        "dropstack:nodeTags": '{"0": ["a"], "2": "gpu", "3": ["a b"]}',
+      }),
+    ).toBe(
+      "Invalid stack configuration:\n" +
+        '  - dropstack:nodes: "11" is not allowed; use a whole number of nodes from 1 to 10\n' +
+        '  - dropstack:nodeTags: "0" is not a node number; use 1 to 10 (1 is the first node, which holds the data)\n' +
+        '  - dropstack:nodeTags: "\\"gpu\\"" is not a list of tags; use letters, digits, dots, dashes and underscores\n' +
+        '  - dropstack:nodeTags: "[\\"a b\\"]" is not a list of tags; use letters, digits, dots, dashes and underscores',
+    );
+  });
+
+  test("warn about tags for a node the cluster does not have", () => {
+    expect(
+      parse({ "dropstack:nodes": "2", "dropstack:nodeTags": '{"3": ["gpu"]}' }).warnings,
+    ).toEqual([
+      "dropstack:nodeTags: node 3 does not exist with dropstack:nodes 2; its tags are ignored",
+    ]);
+  });
+});
+
 describe("isCidr", () => {
   test.each(["0.0.0.0/0", "203.0.113.0/24", "::/0", "2001:db8::/32", "fe80::1/128"])(
     "accepts %s",

@@ -14,12 +14,38 @@ async function runStack(
   return runProgram({ stack, config: values, secretKeys: [...secret], calls });
 }
 
-test("the project ships dev, prod and local stacks", () => {
+test("the project ships dev, prod, local and cluster stacks", () => {
   const stacks = fs
     .readdirSync(ROOT)
     .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
     .sort();
-  expect(stacks).toEqual(["Pulumi.dev.yaml", "Pulumi.local.yaml", "Pulumi.prod.yaml"]);
+  expect(stacks).toEqual([
+    "Pulumi.cluster.yaml",
+    "Pulumi.dev.yaml",
+    "Pulumi.local.yaml",
+    "Pulumi.prod.yaml",
+  ]);
+});
+
+describe("the cluster stack", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack("cluster");
+  });
+
+  test("is three nodes whose first keeps the data, on destroy too", () => {
+    expect(run.all(DROPLET)).toHaveLength(3);
+    expect(run.all(VOLUME).map((v) => [v.inputs.size, v.retainOnDelete])).toEqual([[20, true]]);
+  });
+
+  test("runs the datascience stack on the data node, where its data is", () => {
+    for (const service of ["stack-datascience", "stack-mongo"]) {
+      expect(run.find("docker:index/service:Service", service).inputs.taskSpec.placement).toEqual({
+        constraints: ["node.labels.dropstack.data == true"],
+      });
+    }
+    expect(run.outputs.monthlyCost).toMatchObject({ nodes: 3, usdPerMonth: 54 });
+  });
 });
 
 describe("the dev stack", () => {

@@ -162,3 +162,28 @@ describe("the restart policy of a service that sets none", () => {
     ).toEqual({ data: "always", app: "unless-stopped" });
   });
 });
+
+describe("Docker Cloud's cluster keys", () => {
+  const file = "a:\n  image: x\n  deployment_strategy: every_node\n  tags: [gpu]\n";
+  const warningsOf = (options: { cluster?: boolean; nodeTags?: string[] }) =>
+    parseStackfile(file, "s.yml", options).warnings.map((d) => d.message);
+
+  test("are read for a cluster, where they mean something, without a warning", () => {
+    const { spec, warnings } = parseStackfile(file, "s.yml", { cluster: true, nodeTags: ["gpu"] });
+    expect(warnings).toEqual([]);
+    expect(spec.services[0]).toMatchObject({ deploymentStrategy: "every_node", tags: ["gpu"] });
+  });
+
+  test("on one node, say they have no effect there", () => {
+    expect(warningsOf({ nodeTags: [] })).toEqual([
+      "deployment_strategy has no effect on one node: every container runs on it",
+      "the node is not tagged gpu; dropstack deploys to its one node regardless",
+    ]);
+  });
+
+  test("on a cluster, a fixed host port may have several replicas: the routing mesh publishes it once", () => {
+    const scaled = 'web:\n  image: x\n  target_num_containers: 3\n  ports: ["80:80"]\n';
+    expect(() => parseStackfile(scaled, "s.yml")).toThrow("only one container can have it");
+    expect(parseStackfile(scaled, "s.yml", { cluster: true }).spec.services[0].replicas).toBe(3);
+  });
+});

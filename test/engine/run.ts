@@ -152,7 +152,7 @@ async function engineChecks(pulumi: Pulumi, project: string): Promise<void> {
       throw new Error(`preview stopped before the first ${provider} call:\n${tail(all)}`);
     if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
   };
-  for (const shipped of ["dev", "prod"]) {
+  for (const shipped of ["dev", "prod", "cluster"]) {
     await check(
       `the engine accepts Pulumi.${shipped}.yaml; preview runs the program to its first DigitalOcean call`,
       () => {

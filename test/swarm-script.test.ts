@@ -1,0 +1,151 @@
+// scripts/swarm.sh with stand-ins for ssh (runs the remote command here, as the node's shell
+// would) and docker (records each call with the node it ran on, answers like a node would).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "./harness";
+import { run } from "./tools";
+
+const SCRIPT = path.join(ROOT, "scripts", "swarm.sh");
+const FIRST = "203.0.113.10";
+const SECOND = "203.0.113.11";
+
+const SSH = [
+  "#!/bin/sh",
+  // Options and their values, then root@HOST, then the command string for the remote shell.
+  'while [ "$#" -gt 0 ]; do case "$1" in -i|-o) shift 2 ;; root@*) host=${1#root@}; shift; break ;; *) shift ;; esac; done',
+  // printf, not echo: dash's echo would turn the command's \n into a line break.
+  'printf "ssh %s: %s\\n" "$host" "$*" >> "$LOG"',
+  'SSH_HOST=$host exec sh -c "$1"',
+].join("\n");
+
+const DOCKER = [
+  "#!/bin/sh",
+  'echo "$SSH_HOST: docker $*" >> "$LOG"',
+  'case "$*" in',
+  // The first node's state comes from the test; any other node is not in a swarm yet.
+  '  "info --format {{.Swarm.LocalNodeState}}") if [ "$SSH_HOST" = "$ACTIVE_HOST" ]; then echo active; else echo inactive; fi ;;',
+  '  "swarm join-token -q worker") echo SWMTKN-1-worker ;;',
+  '  "swarm join-token -q manager") echo SWMTKN-1-manager ;;',
+  '  "node inspect --format"*) echo "dropstack.node dropstack.data dropstack.tag.old dropstack.tag.gpu " ;;',
+  "esac",
+].join("\n");
+
+function swarm(
+  action: string,
+  env: Record<string, string>,
+  stdin?: string,
+): { status: number; output: string; calls: string[]; ssh: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-swarm-"));
+  fs.writeFileSync(path.join(dir, "ssh"), `${SSH}\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "docker"), `${DOCKER}\n`, { mode: 0o755 });
+  const log = path.join(dir, "log");
+  fs.writeFileSync(log, "");
+  const result = run("sh", [SCRIPT, action], stdin, {
+    PATH: `${dir}:/usr/bin:/bin`,
+    LOG: log,
+    ACTIVE_HOST: "",
+    DROPSTACK_SSH_OPTS: "-i key -o StrictHostKeyChecking=yes",
+    DROPSTACK_MANAGER_SSH_OPTS: "-i key1 -o StrictHostKeyChecking=yes",
+    DROPSTACK_MANAGER_HOST: FIRST,
+    DROPSTACK_MANAGER_ADDR: "10.10.0.2",
+    ...env,
+  });
+  const lines = fs.readFileSync(log, "utf8").trim().split("\n");
+  return {
+    ...result,
+    // What docker did on which node; `ssh …` lines are what crossed the wire.
+    calls: lines.filter((line) => !line.startsWith("ssh ")),
+    ssh: lines.filter((line) => line.startsWith("ssh ")),
+  };
+}
+
+describe("scripts/swarm.sh", () => {
+  test("init starts the swarm on the first node and prints both join tokens", () => {
+    const { status, output, calls } = swarm("init", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_ADDR: "10.10.0.2",
+    });
+    expect({ status, output }).toEqual({
+      status: 0,
+      output: '{"worker":"SWMTKN-1-worker","manager":"SWMTKN-1-manager"}\n',
+    });
+    expect(calls).toEqual([
+      `${FIRST}: docker info --format {{.Swarm.LocalNodeState}}`,
+      `${FIRST}: docker swarm init --advertise-addr 10.10.0.2`,
+      `${FIRST}: docker swarm join-token -q worker`,
+      `${FIRST}: docker swarm join-token -q manager`,
+    ]);
+  });
+
+  test("init on a node already in its swarm only prints the tokens", () => {
+    const { calls } = swarm("init", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_ADDR: "10.10.0.2",
+      ACTIVE_HOST: FIRST,
+    });
+    expect(calls.some((c) => c.includes("swarm init"))).toBe(false);
+  });
+
+  test("join takes its role's token from stdin and never puts it on a command line", () => {
+    const { status, calls, ssh } = swarm(
+      "join",
+      {
+        DROPSTACK_HOST: SECOND,
+        DROPSTACK_ADDR: "10.10.0.3",
+        DROPSTACK_ROLE: "worker",
+        DROPSTACK_NODE: "dropstack-team-2",
+      },
+      '{"worker":"SWMTKN-1-worker","manager":"SWMTKN-1-manager"}\n',
+    );
+    expect(status).toBe(0);
+    expect(calls).toContain(
+      `${SECOND}: docker swarm join --advertise-addr 10.10.0.3 --token SWMTKN-1-worker 10.10.0.2:2377`,
+    );
+    expect(ssh.join("\n")).not.toContain("SWMTKN");
+  });
+
+  test("join refuses a missing token or role, saying which", () => {
+    const env = { DROPSTACK_HOST: SECOND, DROPSTACK_ADDR: "10.10.0.3" };
+    expect(swarm("join", { ...env, DROPSTACK_ROLE: "manager" }, "{}\n")).toMatchObject({
+      status: 2,
+      output: "swarm.sh: no manager token on stdin\n",
+    });
+    expect(swarm("join", { ...env, DROPSTACK_ROLE: "boss" }, "{}\n")).toMatchObject({
+      status: 2,
+      output: "swarm.sh: DROPSTACK_ROLE must be manager or worker\n",
+    });
+  });
+
+  test("label sets the node's labels from the first node and takes off tags it no longer has", () => {
+    const { status, calls } = swarm("label", {
+      DROPSTACK_NODE: "dropstack-team-2",
+      DROPSTACK_LABELS: "dropstack.node=2 dropstack.tag.gpu=true",
+    });
+    expect(status).toBe(0);
+    expect(calls[calls.length - 1]).toBe(
+      `${FIRST}: docker node update --label-add dropstack.node=2 --label-add dropstack.tag.gpu=true ` +
+        "--label-rm dropstack.tag.old dropstack-team-2",
+    );
+  });
+
+  test("label refuses a label the remote shell would read as more than a word", () => {
+    expect(swarm("label", { DROPSTACK_NODE: "n", DROPSTACK_LABELS: "a=1;reboot" })).toMatchObject({
+      status: 2,
+      output: "swarm.sh: not a label: a=1;reboot\n",
+    });
+  });
+
+  test("leave demotes the node, makes it leave, and has the first node forget it", () => {
+    const { status, calls } = swarm("leave", {
+      DROPSTACK_HOST: SECOND,
+      DROPSTACK_NODE: "dropstack-team-2",
+    });
+    expect(status).toBe(0);
+    expect(calls).toEqual([
+      `${FIRST}: docker node demote dropstack-team-2`,
+      `${SECOND}: docker swarm leave --force`,
+      `${FIRST}: docker node rm --force dropstack-team-2`,
+    ]);
+  });
+});
