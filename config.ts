@@ -373,6 +373,17 @@ export function parseConfig(
   return result;
 }
 
+/**
+ * Every tag a cluster's nodes carry: dropstack:nodeTags of the nodes that exist, which become
+ * their Swarm node labels. A service tagged with none of them could never be placed.
+ */
+export function clusterNodeTags(config: Pick<DropstackConfig, "nodes" | "nodeTags">): string[] {
+  const tags = Object.entries(config.nodeTags)
+    .filter(([node]) => Number(node) <= config.nodes)
+    .flatMap(([, list]) => list);
+  return [...new Set(tags)];
+}
+
 /** Reads this stack's config from the Pulumi engine. */
 export function loadConfig(): DropstackConfig {
   const all = pulumi.runtime.allConfig();

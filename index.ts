@@ -12,7 +12,7 @@ import * as path from "path";
 import { deployCluster } from "./cluster";
 import { addressRecords, waitForApp } from "./deploy";
 import { Node, Proxy, Stack } from "./components";
-import { DropstackConfig, loadConfig } from "./config";
+import { clusterNodeTags, DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
 import { runError } from "./run-error";
 import { nodeVersionProblem } from "./node-version";
@@ -42,7 +42,7 @@ export = async () => {
     config.stackfile,
     config.stackVars,
     // Every node carries these; on a cluster, also the tags dropstack:nodeTags gives each.
-    [tagFor(stack), "dropstack", ...Object.values(config.nodeTags).flat()],
+    [tagFor(stack), "dropstack", ...clusterNodeTags(config)],
     cluster,
   );
   stackWarnings(config, written).forEach((w) => pulumi.log.warn(w));

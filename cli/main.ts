@@ -2,6 +2,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import * as fs from "fs";
 import { renderUserData } from "../cloud-init";
+import * as YAML from "yaml";
 import {
   checkBuilds,
   composeEnvFile,
@@ -9,8 +10,18 @@ import {
   formatDiagnostic,
   parseStackfile,
   StackfileError,
+  SwarmExportError,
+  swarmProblems,
 } from "../stackfile";
-import type { Diagnostic, ParseResult, StackSpec } from "../stackfile";
+import type {
+  ComposeOptions,
+  Diagnostic,
+  ParseOptions,
+  ParseResult,
+  StackSpec,
+  SwarmProblem,
+} from "../stackfile";
+import { clusterNodeTags } from "../config";
 import type { DropstackConfig } from "../config";
 import { resourcePrefix, tagFor } from "../naming";
 import { stackWarnings } from "../stack-warnings";
@@ -30,10 +41,13 @@ commands:
                               and that each build's context and Dockerfile exist; with --stack,
                               also what pulumi up on that stack warns about (FILE defaults to
                               the stack's stackfile); exit status 1 when there are errors
-  compose FILE [--stack NAME] [--var NAME=VALUE ...] [--output FILE]
+  compose FILE [--stack NAME] [--var NAME=VALUE ...] [--output FILE] [--swarm]
                               print the equivalent docker-compose.yml, to run the stack locally;
                               with --output, write it there (build paths relative to it) and a
-                              .env beside it listing the variables to fill in
+                              .env beside it listing the variables to fill in. For a stack with
+                              dropstack:nodes above 1, or with --swarm, a file for
+                              \`docker stack deploy\` on a Docker Swarm instead (deploy: keys, no
+                              builds: its header says what to build and label first)
   cloud-init [--stack NAME]   print the user_data the stack's node would get (default stack: dev)
   proxy --stack NAME          print the Caddyfile of the stack's HTTPS proxy (dropstack:tls)
 
@@ -99,12 +113,17 @@ const STACKFILE_OPTIONS = {
   stack: { type: "string" },
   var: { type: "string", multiple: true },
 } as const;
-const COMPOSE_OPTIONS = { ...STACKFILE_OPTIONS, output: { type: "string" } } as const;
+const COMPOSE_OPTIONS = {
+  ...STACKFILE_OPTIONS,
+  output: { type: "string" },
+  swarm: { type: "boolean" },
+} as const;
 
 /**
  * Parses the Stackfile the command line names (or, with only --stack, the stack's own) and
  * reports its problems and warnings. Without `result` it had errors; `partial` then holds the
- * services that could be read.
+ * services that could be read. `swarm`: the stack is a Swarm cluster (dropstack:nodes above 1)
+ * or --swarm asked for one, and the file was parsed for a cluster.
  */
 async function parseFromArgs(
   args: string[],
@@ -115,9 +134,15 @@ async function parseFromArgs(
   config?: DropstackConfig;
   partial?: StackSpec;
   output?: string;
+  swarm?: boolean;
 }> {
   const parsed = parseArgs({ args, options, allowPositionals: true });
-  const values = parsed.values as { stack?: string; var?: string[]; output?: string };
+  const values = parsed.values as {
+    stack?: string;
+    var?: string[];
+    output?: string;
+    swarm?: boolean;
+  };
   const positionals = parsed.positionals;
   const config =
     values.stack === undefined
@@ -146,22 +171,51 @@ async function parseFromArgs(
     if (eq <= 0) throw new CliError(`--var ${assignment}: write NAME=VALUE`);
     vars[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   }
-  // Every node is tagged dropstack and, on a stack, with the stack's name.
-  const nodeTags = values.stack === undefined ? ["dropstack"] : [tagFor(values.stack), "dropstack"];
+  const text = fs.readFileSync(file, "utf8");
+  const swarm = values.swarm === true || (config?.nodes ?? 1) > 1;
+  let parseOptions: ParseOptions;
+  if (!swarm) {
+    // Every node is tagged dropstack and, on a stack, with the stack's name.
+    const nodeTags =
+      values.stack === undefined ? ["dropstack"] : [tagFor(values.stack), "dropstack"];
+    parseOptions = { vars, nodeTags };
+  } else if (config !== undefined && config.nodes > 1) {
+    parseOptions = { vars, cluster: true, nodeTags: clusterNodeTags(config) };
+  } else {
+    // --swarm without a cluster stack: no node's tags are known, so every tag the file names is
+    // taken as some node's (the export's header says to label the nodes with them).
+    parseOptions = { vars, cluster: true, nodeTags: tagsNamedIn(text, file, vars) };
+  }
   let result: ParseResult;
   try {
-    result = parseStackfile(fs.readFileSync(file, "utf8"), file, { vars, nodeTags });
+    result = parseStackfile(text, file, parseOptions);
   } catch (e) {
     if (!(e instanceof StackfileError)) throw e;
     report(err, "error", e.diagnostics);
     report(err, "warning", e.warnings);
-    return { config, partial: e.partial };
+    return { config, partial: e.partial, swarm };
   }
   report(err, "warning", result.warnings);
   // What `pulumi up` on that stack would warn about, from the same function.
   if (config !== undefined)
     for (const w of stackWarnings(config, result.spec)) err.write(`warning: ${w}\n`);
-  return { result, config, output: values.output };
+  return { result, config, output: values.output, swarm };
+}
+
+/** The tags a Stackfile's services name, read by the parser itself (even from a bad file). */
+function tagsNamedIn(
+  text: string,
+  file: string,
+  vars: Record<string, string | { secret: true }>,
+): string[] {
+  let services: StackSpec["services"];
+  try {
+    services = parseStackfile(text, file, { vars }).spec.services;
+  } catch (e) {
+    if (!(e instanceof StackfileError)) throw e;
+    services = e.partial?.services ?? [];
+  }
+  return [...new Set(services.flatMap((s) => s.tags))];
 }
 
 function report(err: NodeJS.WritableStream, kind: string, diagnostics: Diagnostic[]): void {
@@ -175,11 +229,15 @@ async function validate(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result, partial, config } = await parseFromArgs(args, err);
+  const { result, partial, config, swarm } = await parseFromArgs(args, err);
   // Build problems too, of every service that could be read, so one run shows every error.
   const spec = result?.spec ?? partial;
   if (spec === undefined) return 1;
-  const buildProblems = checkBuilds(spec, path.dirname(spec.file), process.cwd());
+  const buildProblems = [
+    // On a cluster, what no Swarm service can do, as `up` refuses it.
+    ...(swarm ? swarmDiagnostics(spec.file, spec.services.flatMap(swarmProblems)) : []),
+    ...checkBuilds(spec, path.dirname(spec.file), process.cwd()),
+  ];
   report(err, "error", buildProblems);
   const proxyProblems = config && result ? proxyErrors(config, result.spec) : [];
   for (const problem of proxyProblems) err.write(`${spec.file}: error: ${problem}\n`);
@@ -244,26 +302,55 @@ async function compose(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result, output } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
+  const { result, output, swarm } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
   if (!result) return 1;
-  if (output === undefined) {
-    out.write(exportCompose(result.spec).compose);
+  const spec = result.spec;
+  let options: ComposeOptions = {};
+  if (swarm) {
+    // The swarm export reads the build contexts (see below): a missing one is an error here,
+    // reported with the keys the export refuses, so that one run shows every error.
+    const buildProblems = checkBuilds(spec, path.dirname(spec.file), process.cwd());
+    if (buildProblems.length > 0) {
+      const refused = swarmDiagnostics(spec.file, spec.services.flatMap(swarmProblems));
+      report(err, "error", [...refused, ...buildProblems]);
+      return 1;
+    }
+    // A built image gets the program's tag, which holds its context's hash; that loads the
+    // program's module, and Pulumi's SDK, so only when such a service exists.
+    if (spec.services.some((s) => s.build)) {
+      const { imageReference } = await import("../components/stack");
+      const dir = path.dirname(spec.file);
+      options = { swarm, builtImage: (s) => imageReference(s, dir) };
+    } else {
+      options = { swarm };
+    }
+  }
+  if (output !== undefined && fs.existsSync(output) && fs.statSync(output).isDirectory())
+    throw new CliError(
+      `--output ${output}: is a folder; name the file to write, e.g. ${path.join(output, swarm ? "stack.yml" : "docker-compose.yml")}`,
+    );
+  const dir = output === undefined ? undefined : path.dirname(output);
+  let exported: { compose: string; variables: string[] };
+  try {
+    exported = exportCompose(spec, { ...options, outputDir: dir });
+  } catch (e) {
+    if (!(e instanceof SwarmExportError)) throw e;
+    report(err, "error", swarmDiagnostics(spec.file, e.problems));
+    return 1;
+  }
+  if (output === undefined || dir === undefined) {
+    out.write(exported.compose);
     return 0;
   }
-  if (fs.existsSync(output) && fs.statSync(output).isDirectory())
-    throw new CliError(
-      `--output ${output}: is a folder; name the file to write, e.g. ${path.join(output, "docker-compose.yml")}`,
-    );
-  const dir = path.dirname(output);
+  const { compose, variables } = exported;
   fs.mkdirSync(dir, { recursive: true });
-  const { compose, variables } = exportCompose(result.spec, { outputDir: dir });
   fs.writeFileSync(output, compose);
   out.write(`wrote ${output}\n`);
   if (variables.length === 0) return 0;
   // Never overwrite a .env: it may hold values the user filled in.
   const env = path.join(dir, ".env");
   if (!fs.existsSync(env)) {
-    fs.writeFileSync(env, composeEnvFile(result.spec.file, variables), { mode: 0o600 });
+    fs.writeFileSync(env, composeEnvFile(spec.file, variables, { swarm }), { mode: 0o600 });
     out.write(`wrote ${env}: fill in ${variables.join(", ")}\n`);
     return 0;
   }
@@ -277,4 +364,23 @@ async function compose(
   if (lacking.length > 0)
     err.write(`dropstack: ${env} exists and was left as it is; add ${lacking.join(", ")} to it\n`);
   return 0;
+}
+
+/**
+ * The keys no Swarm service can honour, as Stackfile errors: each at its key in the file (at the
+ * service when the key is not written there as such), so they read like the parser's.
+ */
+function swarmDiagnostics(file: string, problems: SwarmProblem[]): Diagnostic[] {
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"), { lineCounter });
+  const pairOf = (map: unknown, key: string) =>
+    YAML.isMap(map)
+      ? map.items.find((pair) => YAML.isScalar(pair.key) && pair.key.value === key)
+      : undefined;
+  return problems.map((problem) => {
+    const service = pairOf(doc.contents, problem.service);
+    const at = (pairOf(service?.value, problem.key) ?? service)?.key as YAML.Node | undefined;
+    const { line, col } = lineCounter.linePos(at?.range?.[0] ?? 0);
+    return { file, line, column: col, message: `service "${problem.service}": ${problem.message}` };
+  });
 }

@@ -5,6 +5,8 @@ import * as YAML from "yaml";
 import { dependencies } from "./graph";
 import { aliasesOf, linkEnvironment } from "./links";
 import { splitSecrets } from "./parse";
+import { DATA_NODE_LABEL, swarmProblems, swarmService, tagLabel } from "./swarm";
+import type { SwarmProblem } from "./swarm";
 import { ServiceSpec, StackSpec } from "./types";
 
 export interface ComposeOptions {
@@ -14,6 +16,31 @@ export interface ComposeOptions {
    * @default the Stackfile's folder
    */
   outputDir?: string;
+  /**
+   * A file for `docker stack deploy` on a Docker Swarm (a stack with dropstack:nodes above 1)
+   * instead of docker compose: each service's `deploy:` from `swarmService`, no `build:`, and
+   * none of the keys stack deploy ignores. Throws a SwarmExportError when a service sets a key
+   * no Swarm service can honour (`swarmProblems`).
+   */
+  swarm?: boolean;
+  /**
+   * The tag the program gives the image it builds for a service (components/stack.ts's
+   * `imageReference`): with `swarm`, a service that builds runs that tag. Needed only when such
+   * a service exists; the caller passes it so that this module stays free of the program's
+   * (Pulumi's) imports.
+   */
+  builtImage?: (service: ServiceSpec) => string;
+}
+
+/** Services that set keys no Swarm service can honour: the swarm export refuses them. */
+export class SwarmExportError extends Error {
+  constructor(public readonly problems: SwarmProblem[]) {
+    super(
+      `${problems.length === 1 ? "1 service key" : `${problems.length} service keys`} cannot run on a Swarm cluster:\n` +
+        problems.map((p) => `  service "${p.service}": ${p.message}`).join("\n"),
+    );
+    this.name = "SwarmExportError";
+  }
 }
 
 /** The compose file for `spec`, as YAML text. */
@@ -21,28 +48,52 @@ export function toCompose(spec: StackSpec, options: ComposeOptions = {}): string
   return exportCompose(spec, options).compose;
 }
 
+const LINK_NOTE =
+  "# Link variables here come from the ports the Stackfile lists. On a node, dropstack also\n" +
+  "# adds those of the ports the linked images EXPOSE, which this export cannot know: list\n" +
+  "# them under the linked service's expose: to have them here too.\n";
+
 /** The compose file for `spec`, and the variables it needs from the environment or a .env. */
 export function exportCompose(
   spec: StackSpec,
   options: ComposeOptions = {},
 ): { compose: string; variables: string[] } {
+  if (options.swarm) {
+    const problems = spec.services.flatMap(swarmProblems);
+    if (problems.length > 0) throw new SwarmExportError(problems);
+  }
   const stackfileDir = path.dirname(spec.file);
   const outputDir = options.outputDir ?? stackfileDir;
   const context = (c: string) =>
     path.relative(path.resolve(outputDir), path.resolve(stackfileDir, c)) || ".";
   const secrets = new Set<string>();
+  // docker stack deploy reads no .env file: only the environment it runs in.
+  const where = options.swarm ? "the environment" : "the environment or a .env file";
   const text = (value: string): string =>
     splitSecrets(value)
       .map((part) => {
         if (typeof part === "string") return part.replace(/\$/g, "$$$$");
         secrets.add(part.secret);
-        return `\${${part.secret}:?set ${part.secret} in the environment or a .env file}`;
+        return `\${${part.secret}:?set ${part.secret} in ${where}}`;
       })
       .join("");
 
   const volumes: Record<string, null> = {};
   const services: Record<string, unknown> = {};
-  for (const s of spec.services) services[s.name] = composeService(s, spec, text, context, volumes);
+  const builds: string[] = [];
+  for (const s of spec.services) {
+    const service = composeService(s, spec, text, context, volumes);
+    if (options.swarm) {
+      // A built image runs under the tag the program builds it with (its context's hash), on a
+      // cluster as here: the same service, whether deployed by `up` or by stack deploy.
+      const tag = s.build ? builtImageTag(s, options) : s.image!;
+      if (s.build) builds.push(buildCommand(tag, s.build, context));
+      services[s.name] = stackDeployService(s, spec, text(tag), service);
+    } else {
+      services[s.name] = service;
+    }
+  }
+  if (options.swarm) return exportSwarm(spec, options, services, volumes, secrets, builds);
 
   const doc: Record<string, unknown> = { services };
   if (Object.keys(volumes).length > 0) doc.volumes = volumes;
@@ -55,11 +106,7 @@ export function exportCompose(
       ? `# Set ${[...secrets].join(", ")} in the environment or a .env file first` +
         " (on a node dropstack generates or reads them from stackVars).\n"
       : "") +
-    (spec.services.some((s) => s.links.length > 0)
-      ? "# Link variables here come from the ports the Stackfile lists. On a node, dropstack also\n" +
-        "# adds those of the ports the linked images EXPOSE, which this export cannot know: list\n" +
-        "# them under the linked service's expose: to have them here too.\n"
-      : "");
+    (spec.services.some((s) => s.links.length > 0) ? LINK_NOTE : "");
   return {
     // Written as YAML 1.1, which docker-compose (and Docker Cloud) read: every string that 1.1
     // would take for a boolean, number or time (no, on, 1:30, 0777) is quoted.
@@ -158,6 +205,160 @@ function composeService(
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * The image of a service that builds without naming one, for `docker stack deploy`: the tag the
+ * program gives it, `dropstack/<service>:<12 hex of the context's content hash>`. The hash is
+ * worth reading the context for: the images `pulumi up` built are on the nodes under that tag
+ * already, and an edit to the context makes a new tag, so the next `docker stack deploy` rolls
+ * the service onto the new image (under a fixed tag, stack deploy would see no change in the
+ * service and keep its old tasks). A service that names its image keeps that name, as written.
+ */
+function builtImageTag(s: ServiceSpec, options: ComposeOptions): string {
+  if (options.builtImage === undefined)
+    throw new Error(
+      `exportCompose: service "${s.name}" builds: the swarm export needs builtImage for its tag`,
+    );
+  return options.builtImage(s);
+}
+
+/** The `docker build` that makes a built service's image, for the export's header. */
+function buildCommand(
+  tag: string,
+  build: NonNullable<ServiceSpec["build"]>,
+  context: (c: string) => string,
+): string {
+  const dir = context(build.context);
+  // In a shell: literal text quoted, a secret as its variable, which the shell expands.
+  const shell = (value: string) =>
+    splitSecrets(value)
+      .map((part) =>
+        typeof part === "string"
+          ? /^[A-Za-z0-9_./:=@%+,-]+$/.test(part)
+            ? part
+            : `'${part.replace(/'/g, "'\\''")}'`
+          : `"$${part.secret}"`,
+      )
+      .join("");
+  return [
+    "docker build -t",
+    shell(tag),
+    ...(build.dockerfile === undefined ? [] : ["-f", shell(path.join(dir, build.dockerfile))]),
+    ...Object.entries(build.args).map(([k, v]) => `--build-arg ${shell(`${k}=`)}${shell(v)}`),
+    shell(dir),
+  ].join(" ");
+}
+
+/**
+ * What `docker stack deploy` ignores or rejects in a compose service, and why it goes. The keys
+ * swarmProblems refuses (volumes_from, network_mode, pid, devices...) never get here.
+ */
+const NOT_FOR_STACK_DEPLOY = [
+  // Stack deploy builds nothing ("Ignoring unsupported options: build"): the header says how.
+  "build",
+  // Unsupported by stack deploy; deploy.restart_policy says it for Swarm.
+  "restart",
+  // Swarm starts a stack's services in no order: stack deploy ignores depends_on.
+  "depends_on",
+  // Deprecated there ("Exposing ports is unnecessary"): services on one network reach every port.
+  "expose",
+  // Unsupported even when false: a privileged service is refused before this.
+  "privileged",
+  // Not in the version 3 format: deploy.resources.limits.memory instead.
+  "mem_limit",
+  // Set here from swarmService.
+  "networks",
+  "deploy",
+] as const;
+
+/** A compose service for `docker stack deploy`: `service`, less what it ignores, plus `deploy:`. */
+function stackDeployService(
+  s: ServiceSpec,
+  spec: StackSpec,
+  image: string,
+  service: Record<string, unknown>,
+): Record<string, unknown> {
+  const swarm = swarmService(s, spec.services);
+  const kept = Object.fromEntries(
+    Object.entries(service).filter(
+      // image: the one given, which for a built service is the program's tag.
+      ([k]) => k !== "image" && !(NOT_FOR_STACK_DEPLOY as readonly string[]).includes(k),
+    ),
+  );
+  return {
+    image,
+    ...kept,
+    networks: { default: { aliases: swarm.aliases } },
+    deploy: {
+      ...(swarm.mode === "global"
+        ? { mode: "global" }
+        : { mode: "replicated", replicas: swarm.mode.replicas }),
+      ...(swarm.constraints.length > 0 ? { placement: { constraints: swarm.constraints } } : {}),
+      update_config: { parallelism: swarm.updateParallelism },
+      restart_policy: { condition: swarm.restartCondition },
+      // In bytes: stack deploy reads a bare number as bytes.
+      ...(s.memLimit === undefined
+        ? {}
+        : { resources: { limits: { memory: String(s.memLimit) } } }),
+    },
+  };
+}
+
+/** The file for `docker stack deploy`, with a header that says what it needs first. */
+function exportSwarm(
+  spec: StackSpec,
+  options: ComposeOptions,
+  services: Record<string, unknown>,
+  volumes: Record<string, null>,
+  secrets: Set<string>,
+  builds: string[],
+): { compose: string; variables: string[] } {
+  // Docker 20.10's stack deploy reads no file without a version ("unsupported Compose file
+  // version: 1.0"); 3.8 is the newest it knows. Later clients accept it too.
+  const doc: Record<string, unknown> = { version: "3.8", services };
+  if (Object.keys(volumes).length > 0) doc.volumes = volumes;
+  // One overlay network for the stack, as the program's cluster has: every alias resolves on it.
+  doc.networks = { default: { driver: "overlay" } };
+  const dataNode = spec.services.some((s) => swarmService(s, spec.services).onDataNode);
+  const tagLabels = [...new Set(spec.services.flatMap((s) => s.tags.map(tagLabel)))];
+  const labels = [...(dataNode ? [DATA_NODE_LABEL] : []), ...tagLabels];
+  const hostPaths = spec.services.some((s) =>
+    s.volumes.some((v) => v.source !== undefined && !v.onDataVolume),
+  );
+  const header =
+    `# Generated by \`dropstack compose ${spec.file} --swarm\`, for a Docker Swarm: on a manager,\n` +
+    "# run `docker stack deploy -c <this file> <stack name>`.\n" +
+    (builds.length > 0
+      ? "# docker stack deploy builds nothing: first build these images on every node that may run\n" +
+        "# them (or push them to a registry the nodes reach), from " +
+        (options.outputDir === undefined ? "the Stackfile's folder" : "this file's folder") +
+        ":\n" +
+        builds.map((b) => `#   ${b}\n`).join("") +
+        "# and deploy with --resolve-image never: no registry has them to resolve.\n"
+      : "") +
+    (dataNode ? "# Services with data run only on the node labelled dropstack.data=true.\n" : "") +
+    (tagLabels.length > 0
+      ? "# Tagged services run only on nodes labelled dropstack.tag.<tag>=true.\n"
+      : "") +
+    (labels.length > 0
+      ? "# A dropstack cluster labels its nodes so; on another swarm, label them first:\n" +
+        labels.map((l) => `#   docker node update --label-add ${l}=true <node>\n`).join("")
+      : "") +
+    (hostPaths
+      ? "# The host paths services mount must exist on every node that may run them: Swarm does\n" +
+        "# not create them.\n"
+      : "") +
+    (secrets.size > 0
+      ? `# Set ${[...secrets].join(", ")} in the environment first: docker stack deploy reads no\n` +
+        "# .env file (to use one: set -a; . ./.env; set +a). On a node dropstack generates or\n" +
+        "# reads them from stackVars.\n"
+      : "") +
+    (spec.services.some((s) => s.links.length > 0) ? LINK_NOTE : "");
+  return {
+    compose: header + YAML.stringify(doc, { version: "1.1", lineWidth: 0, nullStr: "" }),
+    variables: [...secrets].sort(),
+  };
+}
+
 function nonEmpty<T>(value: T[] | Record<string, T>): typeof value | undefined {
   return (Array.isArray(value) ? value.length : Object.keys(value).length) > 0 ? value : undefined;
 }
@@ -166,10 +367,18 @@ function nonEmpty<T>(value: T[] | Record<string, T>): typeof value | undefined {
  * A .env for the compose file: one `NAME=` line per variable it needs, for docker compose to
  * read from beside the file (so `docker compose ps` and `down` work without exports too).
  */
-export function composeEnvFile(stackfile: string, variables: string[]): string {
+export function composeEnvFile(
+  stackfile: string,
+  variables: string[],
+  options: { swarm?: boolean } = {},
+): string {
   return (
-    `# Values for the compose file made by \`dropstack compose ${stackfile}\`; docker compose reads\n` +
-    "# this file from its folder. Fill in each value (keep this file out of version control).\n" +
+    (options.swarm
+      ? `# Values for the file made by \`dropstack compose ${stackfile} --swarm\`. docker stack deploy\n` +
+        "# reads no .env: load this one first with `set -a; . ./.env; set +a`. Fill in each value\n" +
+        "# (keep this file out of version control).\n"
+      : `# Values for the compose file made by \`dropstack compose ${stackfile}\`; docker compose reads\n` +
+        "# this file from its folder. Fill in each value (keep this file out of version control).\n") +
     variables.map((name) => `${name}=\n`).join("")
   );
 }

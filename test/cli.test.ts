@@ -1,21 +1,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PassThrough } from "stream";
 import * as YAML from "yaml";
-import { main } from "../cli/main";
 import { renderCaddyfile } from "../proxy/caddy";
+import { cli } from "./cli-run";
 import { run, testWithTool } from "./tools";
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: "", err: "" };
-  out.on("data", (c) => (chunks.out += c));
-  err.on("data", (c) => (chunks.err += c));
-  const code = await main(argv, out as any, err as any);
-  return { code, ...chunks };
-}
 
 describe("dropstack cloud-init", () => {
   testWithTool("cloud-init", ["--help"])(
@@ -262,4 +251,16 @@ test("validate --stack reports what keeps the stack's HTTPS proxy from fronting 
   });
   // Without a stack there is no proxy to check against.
   expect((await cli("validate", file)).code).toBe(0);
+});
+
+test("validate --stack on a cluster reports what no Swarm service can do, at the key", async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-")), "stack.yml");
+  fs.writeFileSync(file, "app:\n  image: nginx:1.27\n  privileged: true\n");
+  const { code, err } = await cli("validate", file, "--stack", "cluster");
+  expect(code).toBe(1);
+  expect(err).toContain(
+    `${file}:3:3: error: service "app": privileged cannot run on a Swarm cluster: a Swarm ` +
+      "service, as dropstack creates it, has no such option. Remove it, or deploy this Stackfile on one node (dropstack:nodes 1)\n",
+  );
+  expect((await cli("validate", file, "--stack", "dev")).code).toBe(0);
 });

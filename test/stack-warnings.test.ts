@@ -6,7 +6,9 @@ const spec = (text: string) => parseStackfile(text, "s.yml").spec;
 describe("the warnings pulumi up and dropstack validate --stack share", () => {
   test("a port the node's firewall closes is named, and without port 80 there is no url", () => {
     const s = spec('web:\n  image: x\n  ports: ["8080:80", "443:443"]\n');
-    expect(stackWarnings({ target: "digitalocean", nodes: 1, warnings: ["from config"] }, s)).toEqual([
+    expect(
+      stackWarnings({ target: "digitalocean", nodes: 1, warnings: ["from config"] }, s),
+    ).toEqual([
       "from config",
       'service "web" publishes 8080:80/tcp, but the node\'s cloud firewall opens only 80 and 443 to the ' +
         "world: reach it through an SSH tunnel (sshCommand plus -L <local port>:localhost:<port>), or publish it on 80",

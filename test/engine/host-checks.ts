@@ -58,6 +58,79 @@ export async function hostChecks(
     "the HTTPS proxy (tls internal) fronts a service on the stack network in Docker",
     () => proxyCheck(engine, prefix),
   );
+
+  await check("scripts/swarm.sh forms a swarm and labels its node on the real engine", () =>
+    swarmScriptCheck(engine, project),
+  );
+}
+
+/**
+ * swarm.sh's docker commands, Go templates and quoting against the real engine, through an ssh
+ * stand-in that runs the remote command here (one engine: a join needs a second, which the
+ * stand-in tests in test/swarm-script.test.ts cover).
+ */
+function swarmScriptCheck(engine: DockerEngine, project: string): void {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-swarm-ssh-"));
+  fs.writeFileSync(
+    path.join(bin, "ssh"),
+    [
+      "#!/bin/sh",
+      'while [ "$#" -gt 0 ]; do case "$1" in -i|-o) shift 2 ;; root@*) shift; break ;; *) shift ;; esac; done',
+      'exec sh -c "$1"',
+    ].join("\n") + "\n",
+    { mode: 0o755 },
+  );
+  const swarm = (action: string, env: Record<string, string>, input?: string) => {
+    const r = spawnSync("sh", [path.join(project, "scripts", "swarm.sh"), action], {
+      input,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        DOCKER_HOST: engine.host,
+        DROPSTACK_HOST: "127.0.0.1",
+        DROPSTACK_SSH_OPTS: "-o BatchMode=yes",
+        DROPSTACK_ADDR: "127.0.0.1",
+        DROPSTACK_MANAGER_HOST: "127.0.0.1",
+        DROPSTACK_MANAGER_SSH_OPTS: "-o BatchMode=yes",
+        DROPSTACK_MANAGER_ADDR: "127.0.0.1",
+        ...env,
+      },
+    });
+    if (r.status !== 0) throw new Error(`swarm.sh ${action}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  tryDocker(engine, ["swarm", "leave", "--force"]);
+  try {
+    const tokens = JSON.parse(swarm("init", {}));
+    if (!/^SWMTKN-1-/.test(tokens.worker) || !/^SWMTKN-1-/.test(tokens.manager))
+      throw new Error(`init printed no join tokens: ${JSON.stringify(tokens)}`);
+    expectEqual(JSON.parse(swarm("init", {})), tokens, "a second init: the same swarm");
+    const node = engine.docker(["info", "--format", "{{.Name}}"]).trim();
+    const labels = () =>
+      JSON.parse(engine.docker(["node", "inspect", "--format", "{{json .Spec.Labels}}", node]));
+    swarm("label", {
+      DROPSTACK_NODE: node,
+      DROPSTACK_LABELS: "dropstack.node=1 dropstack.data=true dropstack.tag.gpu=true",
+    });
+    expectEqual(
+      labels(),
+      { "dropstack.data": "true", "dropstack.node": "1", "dropstack.tag.gpu": "true" },
+      "the node's labels",
+    );
+    swarm("label", {
+      DROPSTACK_NODE: node,
+      DROPSTACK_LABELS: "dropstack.node=1 dropstack.data=true",
+    });
+    expectEqual(
+      labels(),
+      { "dropstack.data": "true", "dropstack.node": "1" },
+      "the labels once the gpu tag is gone from the config",
+    );
+  } finally {
+    tryDocker(engine, ["swarm", "leave", "--force"]);
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
 }
 
 async function proxyCheck(engine: DockerEngine, prefix: string): Promise<void> {

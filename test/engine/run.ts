@@ -14,6 +14,7 @@ import * as path from "path";
 import { baseImageMissing, ensureBaseImage } from "./base-image";
 import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine";
 import { hostChecks } from "./host-checks";
+import { swarmChecks } from "./swarm-checks";
 import { buildEngine, copyProject, engineMissing, Pulumi, tail } from "./pulumi-engine";
 
 const STACK = "e2e";
@@ -129,6 +130,7 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
   await engineChecks(pulumi, project);
   await composeChecks(engine, project);
   await hostChecks(engine, project, PREFIX, check);
+  await swarmChecks(engine, project, PREFIX, check);
   if (!DOWNLOAD_PLUGINS) {
     notRunHere.push(
       "the deploy checks (pulumi up, the url and password, names and link variables in the " +
