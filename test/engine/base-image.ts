@@ -1,6 +1,7 @@
-// The stand-in base image: no container registry is reachable, so the end-to-end Stackfile's
-// images are built on a Debian root made here with debootstrap and imported with `docker import`.
-// The root's tarball is cached by its recipe; the image itself lives in the engine.
+// The stand-in images: no container registry is reachable, so the end-to-end Stackfile's images
+// are built on a Debian root made here with debootstrap and imported with `docker import`, and
+// the cluster checks' Swarm nodes run a second such root with Docker in it. Each root's tarball
+// is cached by its recipe; the images themselves live in the engine.
 //
 // The Docker provider uses an image already in the engine instead of pulling it: RemoteImage
 // looks the name up among local images first and pulls only when it is missing, and a build's
@@ -13,16 +14,52 @@ import * as path from "path";
 import { CACHE, DockerEngine } from "./docker-engine";
 
 export const BASE_IMAGE = "dropstack-test/base:bookworm";
+/** A Swarm node for the cluster checks (cluster-checks.ts): Debian with its own dockerd. */
+export const NODE_IMAGE = "dropstack-test/node:bookworm";
 
 const SUITE = "bookworm";
 const MIRROR = process.env.DROPSTACK_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+
+/** An image made from a Debian minbase root with these packages (and what they depend on). */
+interface Recipe {
+  image: string;
+  include: string[];
+}
+
 // python3 (with its standard library) gives the stand-ins a web server, a TCP server and a
 // resolver to probe with.
-const INCLUDE = ["python3"];
+const BASE: Recipe = { image: BASE_IMAGE, include: ["python3"] };
+
+// Bookworm's docker.io (20.10), as a droplet's Docker engine; procps for ps when one looks
+// inside. Its iptables stays at Debian's default, iptables-nft: the kernel has nf_tables, each
+// node's rules live in its own network namespace, and the harness's engine uses nft too, so
+// there is nothing to gain from switching the node to iptables-legacy. Its command (dockerd and
+// its flags) is given where the nodes are started, in cluster-checks.ts.
+const NODE: Recipe = {
+  image: NODE_IMAGE,
+  include: ["docker.io", "iptables", "ca-certificates", "procps"],
+};
 
 /** Why the base image cannot be made here, or undefined when it can (or already exists). */
 export function baseImageMissing(engine: DockerEngine): string | undefined {
-  if (hasImage(engine) || fs.existsSync(tarball())) return undefined;
+  return imageMissing(engine, BASE);
+}
+
+/** Why the node image cannot be made here, or undefined when it can (or already exists). */
+export function nodeImageMissing(engine: DockerEngine): string | undefined {
+  return imageMissing(engine, NODE);
+}
+
+export function ensureBaseImage(engine: DockerEngine, log: (line: string) => void): void {
+  ensureImage(engine, BASE, log);
+}
+
+export function ensureNodeImage(engine: DockerEngine, log: (line: string) => void): void {
+  ensureImage(engine, NODE, log);
+}
+
+function imageMissing(engine: DockerEngine, recipe: Recipe): string | undefined {
+  if (hasImage(engine, recipe) || fs.existsSync(tarball(recipe))) return undefined;
   if (spawnSync("debootstrap", ["--version"]).status !== 0)
     return "debootstrap is not installed (apt-get install debootstrap)";
   if (process.getuid?.() !== 0) return "debootstrap needs root";
@@ -30,38 +67,42 @@ export function baseImageMissing(engine: DockerEngine): string | undefined {
 }
 
 /** The recipe's key: a changed recipe makes a new root and a new image. */
-const RECIPE = crypto
-  .createHash("sha256")
-  .update(JSON.stringify([SUITE, "minbase", INCLUDE]))
-  .digest("hex")
-  .slice(0, 12);
-
-function tarball(): string {
-  return path.join(CACHE, "images", `debian-${SUITE}-minbase-${RECIPE}.tar`);
+function key(recipe: Recipe): string {
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify([SUITE, "minbase", recipe.include]))
+    .digest("hex")
+    .slice(0, 12);
 }
 
-/** Whether the engine has the base image of this recipe (its data root outlives runs). */
-function hasImage(engine: DockerEngine): boolean {
+function tarball(recipe: Recipe): string {
+  return path.join(CACHE, "images", `debian-${SUITE}-minbase-${key(recipe)}.tar`);
+}
+
+/** Whether the engine has the image of this recipe (its data root outlives runs). */
+function hasImage(engine: DockerEngine, recipe: Recipe): boolean {
   try {
     const format = '{{index .Config.Labels "dropstack.recipe"}}';
-    return engine.docker(["image", "inspect", "--format", format, BASE_IMAGE]).trim() === RECIPE;
+    const label = engine.docker(["image", "inspect", "--format", format, recipe.image]).trim();
+    return label === key(recipe);
   } catch {
     return false;
   }
 }
 
-export function ensureBaseImage(engine: DockerEngine, log: (line: string) => void): void {
-  if (hasImage(engine)) return;
-  const tar = tarball();
+function ensureImage(engine: DockerEngine, recipe: Recipe, log: (line: string) => void): void {
+  if (hasImage(engine, recipe)) return;
+  const tar = tarball(recipe);
+  const include = recipe.include;
   if (!fs.existsSync(tar)) {
     const start = Date.now();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-debootstrap-"));
     try {
       const root = path.join(work, "root");
-      log(`debootstrap ${SUITE} (minbase, ${INCLUDE.join(" ")}) from ${MIRROR}`);
+      log(`debootstrap ${SUITE} (minbase, ${include.join(" ")}) from ${MIRROR}`);
       const r = spawnSync(
         "debootstrap",
-        ["--variant=minbase", `--include=${INCLUDE.join(",")}`, SUITE, root, MIRROR],
+        ["--variant=minbase", `--include=${include.join(",")}`, SUITE, root, MIRROR],
         { encoding: "utf8" },
       );
       if (r.status !== 0)
@@ -78,11 +119,14 @@ export function ensureBaseImage(engine: DockerEngine, log: (line: string) => voi
       fs.rmSync(work, { recursive: true, force: true });
     }
   }
-  const changes = ["--change", 'CMD ["/bin/bash"]', "--change", `LABEL dropstack.recipe=${RECIPE}`];
-  const r = spawnSync("docker", ["import", ...changes, tar, BASE_IMAGE], {
+  const changes = [
+    ...["--change", 'CMD ["/bin/bash"]'],
+    ...["--change", `LABEL dropstack.recipe=${key(recipe)}`],
+  ];
+  const r = spawnSync("docker", ["import", ...changes, tar, recipe.image], {
     env: { ...process.env, DOCKER_HOST: engine.host },
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`docker import ${tar} failed: ${r.stderr.trim()}`);
-  log(`imported ${BASE_IMAGE}`);
+  log(`imported ${recipe.image}`);
 }
