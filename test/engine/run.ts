@@ -2,7 +2,9 @@
 // and its language host are built from their Go modules (scripts/engine/build.sh, cached) and
 // driven with the same `npx pulumi` commands the README gives users: previews of every shipped
 // stack, bad input as users see it, the compose export of test/engine/stack/ on Docker, and what
-// up does on the Docker host besides containers (host-checks.ts: image ports, the HTTPS proxy).
+// up does on the Docker host besides containers (host-checks.ts: image ports, the HTTPS proxy),
+// the --swarm export on a one-node swarm (swarm-checks.ts), and scripts/swarm.sh forming a real
+// four-node swarm of Docker-in-Docker nodes (cluster-checks.ts).
 // The deploy checks (up, probes, edits, an up cut off half-way, destroy) need provider plugins
 // the Go proxy here cannot build; they run with DROPSTACK_ENGINE_PLUGINS=download where the
 // engine can fetch them. Prints `N passed, N failed` last. Without Go, Docker or root it says
@@ -15,6 +17,7 @@ import { baseImageMissing, ensureBaseImage } from "./base-image";
 import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine";
 import { hostChecks } from "./host-checks";
 import { swarmChecks } from "./swarm-checks";
+import { clusterChecks } from "./cluster-checks";
 import { buildEngine, copyProject, engineMissing, Pulumi, tail } from "./pulumi-engine";
 
 const STACK = "e2e";
@@ -131,6 +134,7 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
   await composeChecks(engine, project);
   await hostChecks(engine, project, PREFIX, check);
   await swarmChecks(engine, project, PREFIX, check);
+  await clusterChecks(engine, project, PREFIX, check);
   if (!DOWNLOAD_PLUGINS) {
     notRunHere.push(
       "the deploy checks (pulumi up, the url and password, names and link variables in the " +
