@@ -9,8 +9,7 @@ import * as path from "path";
 import { DATA_MOUNT } from "./cloud-init";
 import { formSwarm, managerCount, Node, SwarmProxy, SwarmStack } from "./components";
 import type { DropstackConfig } from "./config";
-import { addressRecords, waitForApp } from "./deploy";
-import { tagFor } from "./naming";
+import { addressRecords, firstNodeArgs, nodeDockerProvider, waitForApp } from "./deploy";
 import type { ProxyPlan } from "./proxy/plan";
 import type { StackSpec } from "./stackfile";
 
@@ -38,41 +37,25 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
   });
 
   const nodes = Array.from({ length: config.nodes }, (_, i) => {
-    const first = i === 0;
-    return new Node(first ? "node" : `node-${i + 1}`, {
-      region: config.region,
-      size: config.size,
-      image: config.image,
-      tags: [tagFor(stack)],
-      monitoring: config.monitoring,
-      backups: config.backups,
-      ipv6: config.ipv6,
-      // The data volume is the first node's, as on one node; the others hold no data.
-      dataVolume: first,
-      volumeSize: config.volumeSize,
-      retainDataOnDestroy: config.retainDataOnDestroy,
-      dataVolumeId: first ? config.dataVolumeId : "",
-      sshSourceCidrs: config.sshSourceCidrs,
-      sshKeyFingerprints: config.sshKeyFingerprints,
-      readinessTimeoutMinutes: config.readinessTimeoutMinutes,
-      sshDir: first
-        ? path.join(".dropstack", stack)
-        : path.join(".dropstack", stack, `node-${i + 1}`),
-      resourcePrefix: first ? prefix : `${prefix}-${i + 1}`,
-      cluster: { vpcUuid: vpc.id, ipRange: vpc.ipRange },
+    const cluster = { vpcUuid: vpc.id, ipRange: vpc.ipRange };
+    // The first node is the single node's, data volume and names included; the others hold no
+    // data and are named by their number.
+    if (i === 0) return new Node("node", { ...firstNodeArgs(config, stack, prefix), cluster });
+    return new Node(`node-${i + 1}`, {
+      ...firstNodeArgs(config, stack, prefix),
+      dataVolume: false,
+      dataVolumeId: "",
+      sshDir: path.join(".dropstack", stack, `node-${i + 1}`),
+      resourcePrefix: `${prefix}-${i + 1}`,
+      cluster,
     });
   });
   const [first] = nodes;
   const swarm = formSwarm(nodes, config.nodeTags);
 
   // One provider per node, for the images built on each; the first node's also for its pulls.
-  const nodeProviders = nodes.map(
-    (node, i) =>
-      new docker.Provider(
-        i === 0 ? "node-docker" : `node-${i + 1}-docker`,
-        { host: node.dockerHost, sshOpts: node.sshOpts },
-        { dependsOn: [node.readiness] },
-      ),
+  const nodeProviders = nodes.map((node, i) =>
+    nodeDockerProvider(i === 0 ? "node-docker" : `node-${i + 1}-docker`, node),
   );
   // Services and networks are the swarm's: made through the first node once every node is in.
   const manager = new docker.Provider(
@@ -92,10 +75,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     ),
     prefix,
     dataPath,
-    dockerAccess: {
-      DROPSTACK_HOST: first.ipv4Address,
-      DROPSTACK_SSH_OPTS: first.sshOpts.apply((o) => o.join(" ")),
-    },
+    dockerAccess: first.sshEnvironment,
   });
 
   const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes, config) : [];

@@ -5,8 +5,39 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { Node } from "./components";
+import type { Node, NodeArgs } from "./components";
 import type { DropstackConfig } from "./config";
+import { tagFor } from "./naming";
+
+/** The node as the config asks for it; on a cluster, the first node (the data node). */
+export function firstNodeArgs(config: DropstackConfig, stack: string, prefix: string): NodeArgs {
+  return {
+    region: config.region,
+    size: config.size,
+    image: config.image,
+    tags: [tagFor(stack)],
+    monitoring: config.monitoring,
+    backups: config.backups,
+    ipv6: config.ipv6,
+    volumeSize: config.volumeSize,
+    retainDataOnDestroy: config.retainDataOnDestroy,
+    dataVolumeId: config.dataVolumeId,
+    sshSourceCidrs: config.sshSourceCidrs,
+    sshKeyFingerprints: config.sshKeyFingerprints,
+    readinessTimeoutMinutes: config.readinessTimeoutMinutes,
+    sshDir: path.join(".dropstack", stack),
+    resourcePrefix: prefix,
+  };
+}
+
+/** A Docker provider for `node`, over its pinned SSH, once the node is ready. */
+export function nodeDockerProvider(name: string, node: Node): docker.Provider {
+  return new docker.Provider(
+    name,
+    { host: node.dockerHost, sshOpts: node.sshOpts },
+    { dependsOn: [node.readiness] },
+  );
+}
 
 /**
  * `up` ends only when the app answers, so the URL works the moment it is printed: over HTTPS,

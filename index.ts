@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { deployCluster } from "./cluster";
-import { addressRecords, waitForApp } from "./deploy";
+import { addressRecords, firstNodeArgs, nodeDockerProvider, waitForApp } from "./deploy";
 import { Node, Proxy, Stack } from "./components";
 import { clusterNodeTags, DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
@@ -75,28 +75,8 @@ export = async () => {
   let host: pulumi.Output<string>;
   const dnsRecords: digitalocean.DnsRecord[] = [];
   if (config.target === "digitalocean") {
-    node = new Node("node", {
-      region: config.region,
-      size: config.size,
-      image: config.image,
-      tags: [tagFor(stack)],
-      monitoring: config.monitoring,
-      backups: config.backups,
-      ipv6: config.ipv6,
-      volumeSize: config.volumeSize,
-      retainDataOnDestroy: config.retainDataOnDestroy,
-      dataVolumeId: config.dataVolumeId,
-      sshSourceCidrs: config.sshSourceCidrs,
-      sshKeyFingerprints: config.sshKeyFingerprints,
-      readinessTimeoutMinutes: config.readinessTimeoutMinutes,
-      sshDir: path.join(".dropstack", stack),
-      resourcePrefix: prefix,
-    });
-    provider = new docker.Provider(
-      "node-docker",
-      { host: node.dockerHost, sshOpts: node.sshOpts },
-      { dependsOn: [node.readiness] },
-    );
+    node = new Node("node", firstNodeArgs(config, stack, prefix));
+    provider = nodeDockerProvider("node-docker", node);
     host = node.ipv4Address;
     if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node], config));
   } else {
@@ -117,12 +97,7 @@ export = async () => {
       prefix,
       dataPath: node ? `${node.dataPath}/${stack}` : undefined,
       retainData: config.retainDataOnDestroy,
-      dockerAccess: node
-        ? {
-            DROPSTACK_HOST: node.ipv4Address,
-            DROPSTACK_SSH_OPTS: node.sshOpts.apply((o) => o.join(" ")),
-          }
-        : {},
+      dockerAccess: node ? node.sshEnvironment : {},
     },
     { dependsOn: node ? [node.readiness] : [] },
   );

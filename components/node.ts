@@ -83,6 +83,14 @@ export class Node extends pulumi.ComponentResource {
   public readonly sshOpts: pulumi.Output<string[]>;
   /** A command that opens a shell on the node. */
   public readonly sshCommand: pulumi.Output<string>;
+  /**
+   * How the scripts that run on the machine of whoever runs `up` reach the node over its pinned
+   * SSH (wait-ready.sh, image-ports.sh, swarm.sh): DROPSTACK_HOST and DROPSTACK_SSH_OPTS.
+   */
+  public readonly sshEnvironment: {
+    DROPSTACK_HOST: pulumi.Output<string>;
+    DROPSTACK_SSH_OPTS: pulumi.Output<string>;
+  };
   /** Completes when cloud-init has finished, the data volume is mounted and Docker answers. */
   public readonly readiness: command.local.Command;
   /** Where the data volume is mounted on the node. */
@@ -216,6 +224,10 @@ export class Node extends pulumi.ComponentResource {
       });
     this.sshOpts = sshFiles.apply((files) => sshOptions(files.keyPath, files.knownHostsPath));
     this.sshCommand = pulumi.interpolate`ssh ${this.sshOpts.apply((o) => o.join(" "))} root@${this.ipv4Address}`;
+    this.sshEnvironment = {
+      DROPSTACK_HOST: this.ipv4Address,
+      DROPSTACK_SSH_OPTS: this.sshOpts.apply((o) => o.join(" ")),
+    };
 
     const timeoutSeconds = (args.readinessTimeoutMinutes ?? DEFAULTS.readinessTimeoutMinutes) * 60;
     this.readiness = new command.local.Command(
@@ -223,8 +235,7 @@ export class Node extends pulumi.ComponentResource {
       {
         create: pulumi.interpolate`sh ${shellQuote(READY_SCRIPT)}`,
         environment: {
-          DROPSTACK_HOST: this.ipv4Address,
-          DROPSTACK_SSH_OPTS: this.sshOpts.apply((o) => o.join(" ")),
+          ...this.sshEnvironment,
           DROPSTACK_TIMEOUT: String(timeoutSeconds),
           DROPSTACK_DATA_MOUNT: volume ? DATA_MOUNT : "",
         },

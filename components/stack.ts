@@ -75,24 +75,13 @@ export class Stack extends pulumi.ComponentResource {
         );
     }
 
-    // The ports each linked image exposes, read on the Docker host once the image is there.
-    const imagePorts = pulumi
-      .all(
-        linkTargets(spec.services).map((target) => {
-          const image = images.get(imageKey(target))!;
-          const ports = new command.local.Command(
-            `${name}-ports-${target.name}`,
-            {
-              create: pulumi.interpolate`sh ${IMAGE_PORTS_SCRIPT} ${image.imageId}`,
-              environment: args.dockerAccess,
-              triggers: [image.imageId],
-            },
-            { parent: this, dependsOn: [image] },
-          );
-          return ports.stdout.apply((out) => [target.name, parseExposedPorts(out)] as const);
-        }),
-      )
-      .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
+    const imagePorts = linkedImagePorts(
+      name,
+      spec.services,
+      (target) => images.get(imageKey(target))!,
+      args.dockerAccess,
+      this,
+    );
 
     // Dependencies first, so each service can start after the containers it needs.
     for (const service of startOrder(spec.services)) {
@@ -194,6 +183,38 @@ function builtImage(service: ServiceSpec, stackfileDir: string) {
     `${service.image ?? `dropstack/${service.name}`}`.replace(/:[^/:]+$/, "") +
     `:${hash.slice(0, 12)}`;
   return { absolute, hash, tag };
+}
+
+/**
+ * The ports each linked service's image exposes, by service name, read on the Docker host by
+ * scripts/image-ports.sh once the image is there: for the link variables of the services that
+ * link to it. `dockerAccess` is how the script reaches the host (Node.sshEnvironment, or {}
+ * for this machine's Docker).
+ */
+export function linkedImagePorts(
+  name: string,
+  services: ServiceSpec[],
+  imageOf: (service: ServiceSpec) => docker.RemoteImage,
+  dockerAccess: Record<string, pulumi.Input<string>>,
+  parent: pulumi.Resource,
+): pulumi.Output<Record<string, ExposedPort[]>> {
+  return pulumi
+    .all(
+      linkTargets(services).map((target) => {
+        const image = imageOf(target);
+        const ports = new command.local.Command(
+          `${name}-ports-${target.name}`,
+          {
+            create: pulumi.interpolate`sh ${IMAGE_PORTS_SCRIPT} ${image.imageId}`,
+            environment: dockerAccess,
+            triggers: [image.imageId],
+          },
+          { parent, dependsOn: [image] },
+        );
+        return ports.stdout.apply((out) => [target.name, parseExposedPorts(out)] as const);
+      }),
+    )
+    .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
 }
 
 /** Services with the same image share one pull; each built image is its own. */

@@ -1,11 +1,7 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import {
   linkEnvironment,
-  linkTargets,
-  parseExposedPorts,
   startOrder,
   swarmService,
   type ExposedPort,
@@ -13,7 +9,7 @@ import {
   type StackSpec,
 } from "../stackfile";
 import { stackSecrets } from "./secrets";
-import { imageReference, imageResourceName, serviceImage } from "./stack";
+import { imageReference, imageResourceName, linkedImagePorts, serviceImage } from "./stack";
 
 export interface SwarmStackArgs {
   /** The parsed Stackfile, parsed for a cluster (swarmProblems already reported). */
@@ -33,12 +29,6 @@ export interface SwarmStackArgs {
   /** How scripts/image-ports.sh reaches the first node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS). */
   dockerAccess: Record<string, pulumi.Input<string>>;
 }
-
-// Relative to the project folder, where Pulumi runs commands (see READY_SCRIPT in node.ts).
-const IMAGE_PORTS_SCRIPT = path.relative(
-  process.cwd(),
-  path.join(__dirname, "..", "scripts", "image-ports.sh"),
-);
 
 /**
  * The services of one Stackfile as Docker Swarm services on the cluster, on one overlay network.
@@ -89,23 +79,13 @@ export class SwarmStack extends pulumi.ComponentResource {
       );
     }
 
-    const imagePorts = pulumi
-      .all(
-        linkTargets(spec.services).map((target) => {
-          const [image] = images.get(imageResourceName(name, target))!;
-          const ports = new command.local.Command(
-            `${name}-ports-${target.name}`,
-            {
-              create: pulumi.interpolate`sh ${IMAGE_PORTS_SCRIPT} ${image.imageId}`,
-              environment: args.dockerAccess,
-              triggers: [image.imageId],
-            },
-            { parent: this, dependsOn: [image] },
-          );
-          return ports.stdout.apply((out) => [target.name, parseExposedPorts(out)] as const);
-        }),
-      )
-      .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
+    const imagePorts = linkedImagePorts(
+      name,
+      spec.services,
+      (target) => images.get(imageResourceName(name, target))![0],
+      args.dockerAccess,
+      this,
+    );
 
     // Linked services first, so each starts after the services it needs.
     for (const service of startOrder(spec.services)) {

@@ -41,8 +41,7 @@ export interface Swarm {
 export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Swarm {
   const [first] = nodes;
   const sshEnv = (node: Node) => ({
-    DROPSTACK_HOST: node.ipv4Address,
-    DROPSTACK_SSH_OPTS: node.sshOpts.apply((o) => o.join(" ")),
+    ...node.sshEnvironment,
     DROPSTACK_ADDR: node.privateAddress,
   });
   const managerEnv = {

@@ -14,7 +14,17 @@ import * as tls from "tls";
 import { CertificateSource, renderCaddyfile, SITE_VARIABLE } from "../proxy/caddy";
 import { caddyBinary, testWithCaddy } from "./caddy";
 import { pebbleDir, testWithPebble } from "./pebble";
-import { Child, freePorts, makeCa, signCertificate, start, stop, tail } from "./servers";
+import {
+  Child,
+  freePorts,
+  httpRequest,
+  makeCa,
+  signCertificate,
+  start,
+  stop,
+  tail,
+} from "./servers";
+import type { Reply } from "./servers";
 import { testWithAll, testWithTool } from "./tools";
 
 /** A name under .test (RFC 6761), which only the test's DNS server answers, with 127.0.0.1. */
@@ -62,44 +72,13 @@ async function close(server: net.Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  certificate?: tls.DetailedPeerCertificate;
-}
-
-/** GET `url`, on a connection of its own; for HTTPS, trusting only `ca`. */
+/** GET `url`; for HTTPS, trusting only `ca`. A `host` is the Host header, the SNI and the name
+ * the certificate must have. */
 function get(url: string, options: { ca?: string[]; host?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const secure = url.startsWith("https:");
-    const req = (secure ? https : http).get(
-      url,
-      {
-        agent: false,
-        // A name in the Host header is also the SNI and the name the certificate must have.
-        headers: options.host ? { Host: options.host } : undefined,
-        ...(secure ? { ca: options.ca, servername: options.host } : {}),
-      },
-      (res) => {
-        const certificate = secure
-          ? (res.socket as tls.TLSSocket).getPeerCertificate(true)
-          : undefined;
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-            certificate,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.setTimeout(10000, () => req.destroy(new Error(`${url}: no answer within 10 s`)));
-    req.on("error", reject);
+  return httpRequest(url, {
+    ca: options.ca,
+    headers: options.host ? { Host: options.host } : undefined,
+    servername: options.host,
   });
 }
 

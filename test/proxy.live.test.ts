@@ -11,12 +11,12 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import type { Duplex } from "stream";
-import * as tls from "tls";
 import { renderCaddyfile, SITE_VARIABLE } from "../proxy/caddy";
 import { caddyBinary, testWithCaddy } from "./caddy";
 import { ROOT } from "./harness";
 import { jupyterPython, testWithJupyter } from "./jupyter";
-import { Child, freePorts, makeCa, start, stop, tail } from "./servers";
+import { Child, freePorts, httpRequest, makeCa, start, stop, tail } from "./servers";
+import type { Reply, RequestOptions } from "./servers";
 import { run, testWithAll, testWithTool } from "./tools";
 
 const IMAGE_DIR = path.join(ROOT, "images", "datascience");
@@ -31,55 +31,9 @@ const liveTest = testWithAll(
   testWithTool("openssl", ["version"]),
 );
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  /** The chain the server presented, for HTTPS. */
-  certificate?: tls.DetailedPeerCertificate;
-}
-
-interface RequestOptions {
-  method?: string;
-  headers?: http.OutgoingHttpHeaders;
-  body?: string;
-  /** Trust only these roots; without them, Node's own. */
-  ca?: string[];
-}
-
+/** A request as the browser on https://localhost:<port> makes it (SNI localhost). */
 function request(url: string, options: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const secure = url.startsWith("https:");
-    const req = (secure ? https : http).request(
-      url,
-      {
-        method: options.method ?? "GET",
-        headers: options.headers,
-        // A connection per request, so none is left open when the servers stop.
-        agent: false,
-        ...(secure ? { ca: options.ca, servername: "localhost" } : {}),
-      },
-      (res) => {
-        const certificate = secure
-          ? (res.socket as tls.TLSSocket).getPeerCertificate(true)
-          : undefined;
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-            certificate,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.setTimeout(10000, () => req.destroy(new Error(`${url}: no answer within 10 s`)));
-    req.on("error", reject);
-    req.end(options.body);
-  });
+  return httpRequest(url, { servername: "localhost", ...options });
 }
 
 async function waitUntilAnswering(child: Child, url: string, options: RequestOptions) {

@@ -2,8 +2,11 @@
 // for failure messages, free loopback ports, and certificate authorities made with openssl.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
 import * as net from "net";
 import * as path from "path";
+import type * as tls from "tls";
 import { run } from "./tools";
 
 /** A server a test started, with the tail of its output for when it dies. */
@@ -128,4 +131,57 @@ export function signCertificate(
     ...["-addext", "extendedKeyUsage=serverAuth"],
   ]);
   return { cert, key, pem: fs.readFileSync(cert, "utf8") };
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** The chain the server presented, for HTTPS. */
+  certificate?: tls.DetailedPeerCertificate;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: http.OutgoingHttpHeaders;
+  body?: string;
+  /** Trust only these roots; without them, Node's own. */
+  ca?: string[];
+  /** The name sent as SNI, and checked against the certificate; none for an address. */
+  servername?: string;
+}
+
+/** One HTTP(S) request on a connection of its own, so none is left open when servers stop. */
+export function httpRequest(url: string, options: RequestOptions = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const secure = url.startsWith("https:");
+    const req = (secure ? https : http).request(
+      url,
+      {
+        method: options.method ?? "GET",
+        headers: options.headers,
+        agent: false,
+        ...(secure ? { ca: options.ca, servername: options.servername } : {}),
+      },
+      (res) => {
+        const certificate = secure
+          ? (res.socket as tls.TLSSocket).getPeerCertificate(true)
+          : undefined;
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            certificate,
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.setTimeout(10000, () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+    req.on("error", reject);
+    req.end(options.body);
+  });
 }

@@ -13,9 +13,9 @@ import * as os from "os";
 import * as path from "path";
 import { managerCount, nodeLabels } from "../../components/swarm";
 import { ensureNodeImage, NODE_IMAGE, nodeImageMissing } from "./base-image";
+import { expectEqual, tryDocker } from "./checks";
+import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
-
-type Check = (name: string, fn: () => unknown) => Promise<void>;
 
 /** The nodes: 1 to 3 as a three-node cluster has them, 4 for the worker a fourth node is. */
 const NODES = [1, 2, 3, 4];
@@ -359,19 +359,4 @@ async function waitUntil(
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-/** A docker command's output, or undefined when it fails. */
-function tryDocker(engine: DockerEngine, args: string[]): string | undefined {
-  try {
-    return engine.docker(args);
-  } catch {
-    return undefined;
-  }
-}
-
-function expectEqual<T>(actual: T, expected: T, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }

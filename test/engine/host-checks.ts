@@ -15,9 +15,9 @@ import { parseExposedPorts, parseStackfile } from "../../stackfile";
 import { caddyBinary } from "../caddy";
 import { makeCa } from "../servers";
 import { BASE_IMAGE } from "./base-image";
+import { expectEqual, tryDocker } from "./checks";
+import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
-
-type Check = (name: string, fn: () => unknown) => Promise<void>;
 
 /** The proxy's site in the Docker check: an address, as a node without a domain has. */
 const SITE = "127.0.0.1";
@@ -232,8 +232,10 @@ async function proxyCheck(engine: DockerEngine, prefix: string): Promise<void> {
       );
     const httpsPort = port(443);
     const httpPort = port(80);
-    const answer = await waitForHttps(httpsPort, caPem, () =>
-      tryDocker(engine, ["logs", "--tail", "20", names.proxy]),
+    const answer = await waitForHttps(
+      httpsPort,
+      caPem,
+      () => tryDocker(engine, ["logs", "--tail", "20", names.proxy]) ?? "(no logs)",
     );
     expectEqual(answer.status, 200, `https://${SITE}/ through the proxy`);
     if (!answer.body.includes("Directory listing"))
@@ -290,18 +292,4 @@ async function waitForHttps(
       throw new Error(`https://${SITE}/ did not answer within 30 s (last: ${last})\n${logs()}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-function tryDocker(engine: DockerEngine, args: string[]): string {
-  try {
-    return engine.docker(args);
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
-
-function expectEqual<T>(actual: T, expected: T, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { baseImageMissing, ensureBaseImage } from "./base-image";
+import { expectEqual } from "./checks";
 import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine";
 import { hostChecks } from "./host-checks";
 import { swarmChecks } from "./swarm-checks";
@@ -54,12 +55,6 @@ async function check(name: string, fn: () => unknown, gate = false): Promise<voi
 /** `docker inspect --format FORMAT NAME`, trimmed. */
 function inspect(engine: DockerEngine, name: string, format: string): string {
   return engine.docker(["inspect", "--format", format, name]).trim();
-}
-
-function expectEqual<T>(actual: T, expected: T, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }
 
 async function main(): Promise<number> {

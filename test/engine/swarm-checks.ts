@@ -7,9 +7,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { expectEqual, tryDocker } from "./checks";
+import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
-
-type Check = (name: string, fn: () => unknown) => Promise<void>;
 
 /** A task of a Swarm service, as `docker inspect` shows it (the fields the checks read). */
 interface Task {
@@ -316,19 +316,4 @@ function tryState(state: () => string): string {
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }
-}
-
-/** A docker command's output, or undefined when it fails. */
-function tryDocker(engine: DockerEngine, args: string[]): string | undefined {
-  try {
-    return engine.docker(args);
-  } catch {
-    return undefined;
-  }
-}
-
-function expectEqual<T>(actual: T, expected: T, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }
