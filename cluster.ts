@@ -7,7 +7,16 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { DATA_MOUNT } from "./cloud-init";
-import { formSwarm, managerCount, Node, SwarmProxy, SwarmStack } from "./components";
+import {
+  formSwarm,
+  managerCount,
+  Node,
+  prepareBindSources,
+  SwarmProxy,
+  swarmBindSources,
+  swarmProxyMounts,
+  SwarmStack,
+} from "./components";
 import type { DropstackConfig } from "./config";
 import { addressRecords, firstNodeArgs, nodeDockerProvider, waitForApp } from "./deploy";
 import type { ProxyPlan } from "./proxy/plan";
@@ -65,6 +74,11 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
   );
 
   const dataPath = `${DATA_MOUNT}/${stack}`;
+  const proxyPath = `${dataPath}/.proxy`;
+  // Swarm makes no bind source: the folders services and the proxy mount come first.
+  const sources = swarmBindSources(args.spec.services, dataPath);
+  if (args.plan) sources.dataNode.push(...swarmProxyMounts(proxyPath).map((m) => m.source));
+  const folders = prepareBindSources(nodes, sources);
   const deployed = new SwarmStack("stack", {
     spec: args.spec,
     stackfileDir: args.stackfileDir,
@@ -76,6 +90,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     prefix,
     dataPath,
     dockerAccess: first.sshEnvironment,
+    after: folders,
   });
 
   const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes, config) : [];
@@ -88,9 +103,9 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       networkName: deployed.networkName,
       site,
       prefix,
-      dataPath: `${dataPath}/.proxy`,
+      dataPath: proxyPath,
       manager,
-      after: [deployed.swarmServices[args.plan.service], ...dnsRecords],
+      after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
     });
   const webService = args.spec.services.find((s) => s.ports.some((p) => p.host === 80));
   const url = proxy

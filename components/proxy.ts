@@ -5,6 +5,7 @@ import * as crypto from "crypto";
 import { CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
 import { DATA_NODE_LABEL } from "../stackfile";
+import type { SwarmMount } from "./swarm-stack";
 
 export interface ProxyArgs {
   /** What to front and how, from `planProxy`. */
@@ -127,6 +128,17 @@ function internalCa(name: string, prefix: string, parent: pulumi.Resource) {
   return { certPem: root.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
 }
 
+/**
+ * The proxy's bind mounts on a cluster: Caddy's data (certificates, the ACME account) and config
+ * folders under `dataPath` on the data node. Their sources must exist before its task starts.
+ */
+export function swarmProxyMounts(dataPath: string): SwarmMount[] {
+  return [
+    { type: "bind", source: `${dataPath}/data`, target: PROXY_PATHS.data, readOnly: false },
+    { type: "bind", source: `${dataPath}/config`, target: PROXY_PATHS.config, readOnly: false },
+  ];
+}
+
 export interface SwarmProxyArgs {
   /** What to front and how, from `planProxy`. */
   plan: ProxyPlan;
@@ -212,10 +224,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
             },
             configs,
             secrets: secrets.length > 0 ? secrets : undefined,
-            mounts: [
-              { type: "bind", source: `${args.dataPath}/data`, target: PROXY_PATHS.data },
-              { type: "bind", source: `${args.dataPath}/config`, target: PROXY_PATHS.config },
-            ],
+            mounts: swarmProxyMounts(args.dataPath),
           },
           networksAdvanceds: [{ name: args.networkName }],
           placement: { constraints: [`node.labels.${DATA_NODE_LABEL} == true`] },

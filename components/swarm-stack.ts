@@ -11,6 +11,51 @@ import {
 import { stackSecrets } from "./secrets";
 import { imageReference, imageResourceName, linkedImagePorts, serviceImage } from "./stack";
 
+/** A bind mount of a Swarm service, as the Docker provider takes it. */
+export interface SwarmMount {
+  type: "bind";
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/**
+ * The bind mounts of `service` on a cluster, each with whether its source is on the data
+ * volume: a host path as written; relative, named and anonymous volumes under
+ * `<dataPath>/<service>/` on the data node, where the service is pinned (swarmService's
+ * constraints).
+ */
+export function swarmMounts(
+  service: ServiceSpec,
+  dataPath: string,
+): { mount: SwarmMount; onDataNode: boolean }[] {
+  return service.volumes.map((v) => {
+    const onDataNode = v.source === undefined || v.onDataVolume;
+    const source = onDataNode
+      ? `${dataPath}/${service.name}/${v.source ?? `_anonymous${v.target}`}`
+      : v.source!;
+    return { mount: { type: "bind", source, target: v.target, readOnly: v.readOnly }, onDataNode };
+  });
+}
+
+/**
+ * The folders a cluster's services bind-mount, which must exist before their tasks start: unlike
+ * `docker run -v`, Swarm creates no bind source, and rejects the task ("bind source path does not
+ * exist") again and again. Those on the data volume go on the data node, host paths on every node
+ * (any may run the service). Sorted, each once.
+ */
+export function swarmBindSources(
+  services: ServiceSpec[],
+  dataPath: string,
+): { dataNode: string[]; everyNode: string[] } {
+  const mounts = services.flatMap((s) => swarmMounts(s, dataPath));
+  const sources = (onDataNode: boolean) =>
+    [
+      ...new Set(mounts.filter((m) => m.onDataNode === onDataNode).map((m) => m.mount.source)),
+    ].sort();
+  return { dataNode: sources(true), everyNode: sources(false) };
+}
+
 export interface SwarmStackArgs {
   /** The parsed Stackfile, parsed for a cluster (swarmProblems already reported). */
   spec: StackSpec;
@@ -28,6 +73,8 @@ export interface SwarmStackArgs {
   dataPath: string;
   /** How scripts/image-ports.sh reaches the first node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS). */
   dockerAccess: Record<string, pulumi.Input<string>>;
+  /** What must be done before any service is made: the folders they bind-mount. */
+  after?: pulumi.Resource[];
 }
 
 /**
@@ -141,19 +188,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         )
         .apply((pairs) => Object.fromEntries(pairs)),
     );
-    const mounts = service.volumes.map((v) => {
-      if (v.source !== undefined && !v.onDataVolume) {
-        return { type: "bind", source: v.source, target: v.target, readOnly: v.readOnly };
-      }
-      // On the data node's volume, where the service is pinned (plan.constraints).
-      const relative = v.source ?? `_anonymous${v.target}`;
-      return {
-        type: "bind",
-        source: `${args.dataPath}/${service.name}/${relative}`,
-        target: v.target,
-        readOnly: v.readOnly,
-      };
-    });
+    const mounts = swarmMounts(service, args.dataPath).map((m) => m.mount);
     return new docker.Service(
       `${name}-${service.name}`,
       {
@@ -218,6 +253,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         provider: args.manager,
         // Its image on every node that may run it, and the services it links to, first.
         dependsOn: [
+          ...(args.after ?? []),
           ...images,
           ...service.links
             .map((l) => l.service)

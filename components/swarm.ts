@@ -108,3 +108,33 @@ export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Sw
   });
   return { ready };
 }
+
+/**
+ * Makes the folders the cluster's services bind-mount, before any of them starts (see
+ * swarmBindSources): on the data node those on the data volume, on every node the host paths.
+ * Run again when the node is replaced or the list changes; deleting one removes nothing, so no
+ * data goes with it.
+ */
+export function prepareBindSources(
+  nodes: Node[],
+  sources: { dataNode: string[]; everyNode: string[] },
+): command.local.Command[] {
+  return nodes.flatMap((node, i) => {
+    const paths = [...(i === 0 ? sources.dataNode : []), ...sources.everyNode];
+    if (paths.length === 0) return [];
+    const list = paths.map((p) => `${p}\n`).join("");
+    return [
+      new command.local.Command(
+        `swarm-dirs-${i + 1}`,
+        {
+          create: `sh ${SWARM_SCRIPT} dirs`,
+          stdin: list,
+          environment: node.sshEnvironment,
+          triggers: [node.droplet.id, list],
+        },
+        // The first node's data volume is mounted once cloud-init is done, before readiness.
+        { dependsOn: [node.readiness] },
+      ),
+    ];
+  });
+}

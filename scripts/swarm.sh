@@ -6,12 +6,14 @@
 #   sh scripts/swarm.sh join    # on another node: joins as a manager or a worker
 #   sh scripts/swarm.sh label   # on the first node: sets a node's labels (data node, tags)
 #   sh scripts/swarm.sh leave   # the reverse of join, when the node is removed
+#   sh scripts/swarm.sh dirs    # on a node: makes the missing folders services bind-mount
 #
 # Environment: DROPSTACK_HOST and DROPSTACK_SSH_OPTS (the node to act on), DROPSTACK_ADDR (its
 # private address, which Swarm advertises), DROPSTACK_MANAGER_HOST, DROPSTACK_MANAGER_SSH_OPTS and
 # DROPSTACK_MANAGER_ADDR (the first node), DROPSTACK_ROLE (manager or worker), DROPSTACK_NODE (the
 # node's hostname, its droplet name), DROPSTACK_LABELS (key=value words). The join token comes on
-# stdin, never on a command line. Each step is idempotent: a second run changes nothing.
+# stdin, never on a command line; so do the folders for dirs, one absolute path a line. Each step
+# is idempotent: a second run changes nothing.
 set -eu
 
 on() {
@@ -60,8 +62,17 @@ case "${1:-}" in
     node "docker swarm leave --force >/dev/null 2>&1 || true" || true
     manager "docker node rm --force $DROPSTACK_NODE >/dev/null 2>&1 || true"
     ;;
+  dirs)
+    # Swarm, unlike `docker run -v`, makes no bind source: a task whose folder is missing is
+    # rejected, again and again. So each missing one is made here, as docker run would (a path
+    # that exists, a file or a socket included, is left as it is).
+    paths=$(cat)
+    case "$paths" in /*) ;; "") exit 0 ;; *) echo "swarm.sh: dirs takes absolute paths" >&2; exit 2 ;; esac
+    # shellcheck disable=SC2016 # expanded on the node, not here.
+    printf '%s\n' "$paths" | node 'while IFS= read -r p; do case "$p" in /*) [ -e "$p" ] || mkdir -p -- "$p" || exit 1 ;; *) echo "not an absolute path: $p" >&2; exit 2 ;; esac; done'
+    ;;
   *)
-    echo "usage: swarm.sh init|join|label|leave (see the header for the environment)" >&2
+    echo "usage: swarm.sh init|join|label|leave|dirs (see the header for the environment)" >&2
     exit 2
     ;;
 esac

@@ -179,6 +179,26 @@ describe("a three-node cluster", () => {
     );
   });
 
+  test("makes the folders the data service and the proxy bind-mount on the data node before either starts", () => {
+    // Swarm, unlike docker run -v, makes no bind source: a missing one rejects every task.
+    const dirs = run.find(COMMAND, "swarm-dirs-1");
+    expect(dirs.inputs.create).toMatch(/swarm\.sh dirs$/);
+    expect(dirs.inputs.stdin).toBe(
+      "/mnt/data/team/db/data\n/mnt/data/team/.proxy/data\n/mnt/data/team/.proxy/config\n",
+    );
+    expect(dirs.inputs.environment).toMatchObject({ DROPSTACK_HOST: FAKE_IP });
+    expect(dirs.dependsOn).toContain("node-ready");
+    // Exactly the folders the services mount.
+    const mounted = [
+      ...run.find(SERVICE, "stack-db").inputs.taskSpec.containerSpec.mounts,
+      ...run.find(SERVICE, "proxy-service").inputs.taskSpec.containerSpec.mounts,
+    ].map((m: { source: string }) => `${m.source}\n`);
+    expect(mounted.join("")).toBe(dirs.inputs.stdin);
+    for (const service of run.all(SERVICE)) expect(service.dependsOn).toContain("swarm-dirs-1");
+    // The other nodes hold no data and the Stackfile mounts no host path: nothing to make there.
+    expect(run.all(COMMAND).filter((c) => c.name.startsWith("swarm-dirs-")).length).toBe(1);
+  });
+
   test("runs the HTTPS proxy on the data node, publishing 80 and 443 through the routing mesh", () => {
     const proxy = run.find(SERVICE, "proxy-service");
     expect(proxy.inputs.taskSpec.placement).toEqual({
@@ -241,6 +261,29 @@ describe("the swarm's shape", () => {
     const join = run.find(COMMAND, "swarm-join-2");
     expect(join.inputs.environment.DROPSTACK_ROLE).toBe("worker");
     expect(join.dependsOn).toContain("swarm-init");
+  });
+});
+
+describe("bind-mounted folders on a cluster", () => {
+  test("a host path is made on every node where missing, since any node may run the service", async () => {
+    const run = await cluster({
+      "dropstack:nodes": "2",
+      "dropstack:nodeTags": "{}",
+      "dropstack:stackfile": stackfile(
+        "app:\n  image: nginx:1.27\n  volumes:\n    - /srv/logs:/logs\n    - cache:/cache\n    - /tmp/x\n",
+      ),
+    });
+    expect(run.find(COMMAND, "swarm-dirs-1").inputs.stdin).toBe(
+      "/mnt/data/team/app/_anonymous/tmp/x\n/mnt/data/team/app/cache\n/srv/logs\n",
+    );
+    expect(run.find(COMMAND, "swarm-dirs-2").inputs).toMatchObject({
+      stdin: "/srv/logs\n",
+      environment: { DROPSTACK_HOST: "203.0.113.11" },
+    });
+    expect(run.find(COMMAND, "swarm-dirs-2").dependsOn).toContain("node-2-ready");
+    expect(run.find(SERVICE, "stack-app").dependsOn).toEqual(
+      expect.arrayContaining(["swarm-dirs-1", "swarm-dirs-2"]),
+    );
   });
 });
 

@@ -148,4 +148,36 @@ describe("scripts/swarm.sh", () => {
       `${FIRST}: docker node rm --force dropstack-team-2`,
     ]);
   });
+
+  test("dirs makes each missing folder from stdin and leaves what exists, a file included", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-dirs-"));
+    fs.writeFileSync(path.join(root, "docker.sock"), "not a folder");
+    const wanted = [
+      path.join(root, "db", "data"),
+      path.join(root, "docker.sock"),
+      path.join(root, "a b"),
+    ];
+    const { status, ssh } = swarm(
+      "dirs",
+      { DROPSTACK_HOST: FIRST },
+      wanted.map((p) => `${p}\n`).join(""),
+    );
+    expect(status).toBe(0);
+    expect(fs.statSync(wanted[0]).isDirectory()).toBe(true);
+    expect(fs.readFileSync(wanted[1], "utf8")).toBe("not a folder");
+    expect(fs.statSync(wanted[2]).isDirectory()).toBe(true);
+    // One ssh to the node; the paths went on stdin.
+    expect(ssh.length).toBe(1);
+    expect(ssh[0]).toMatch(new RegExp(`^ssh ${FIRST}: while IFS= read -r p`));
+    // A second run changes nothing and succeeds.
+    expect(swarm("dirs", { DROPSTACK_HOST: FIRST }, `${wanted[0]}\n`).status).toBe(0);
+  });
+
+  test("dirs refuses a relative path and does nothing with an empty list", () => {
+    expect(swarm("dirs", { DROPSTACK_HOST: FIRST }, "data/db\n")).toMatchObject({
+      status: 2,
+      output: "swarm.sh: dirs takes absolute paths\n",
+    });
+    expect(swarm("dirs", { DROPSTACK_HOST: FIRST }, "")).toMatchObject({ status: 0, ssh: [] });
+  });
 });
