@@ -11,14 +11,36 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DATA_MOUNT } from "../../cloud-init";
 import { managerCount, nodeLabels } from "../../components/swarm";
-import { ensureNodeImage, NODE_IMAGE, nodeImageMissing } from "./base-image";
+import { swarmBindSources, swarmMounts } from "../../components/swarm-stack";
+import { parseStackfile, swarmService } from "../../stackfile";
+import { BASE_IMAGE, ensureNodeImage, NODE_IMAGE, nodeImageMissing } from "./base-image";
 import { expectEqual, tryDocker } from "./checks";
 import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
 
 /** The nodes: 1 to 3 as a three-node cluster has them, 4 for the worker a fourth node is. */
 const NODES = [1, 2, 3, 4];
+/** The services deployed on the nodes, relative to the project. */
+const STACKFILE = path.join("test", "engine", "cluster", "stack.yml");
+/**
+ * A node's command: its own cgroup hierarchies, writable, then dockerd. Docker mounts the host's
+ * cgroup v1 hierarchies read-only in a container that is not --privileged, and the node's dockerd
+ * could then start no task ("mkdir /sys/fs/cgroup/cpuset/docker: read-only file system"); each
+ * is mounted afresh, as --privileged would leave it. (On cgroup v2, not met here, no hierarchy
+ * matches and nothing is done.)
+ */
+const NODE_START = [
+  "for dir in /sys/fs/cgroup/*/; do",
+  '  grep -q " ${dir%/} cgroup .*ro," /proc/mounts || continue',
+  '  name=$(basename "$dir")',
+  '  case "$name" in systemd) options=none,name=systemd ;; *) options="$name" ;; esac',
+  '  umount "$dir" && mount -t cgroup -o "$options" cgroup "$dir" || exit 1',
+  "done",
+  "exec dockerd",
+].join("\n");
+
 /** Node 2's tags in the config; the re-label check drops them. */
 const NODE_TAGS: Record<number, string[]> = { 2: ["gpu"] };
 
@@ -138,6 +160,38 @@ export async function clusterChecks(
       return fn();
     });
   let tokens = "";
+  /** Why the service checks after the deploy cannot run, once it has failed. */
+  let notDeployed: string | undefined = "the stack was not deployed";
+  const stack = `${prefix}-cluster`;
+  /** The running tasks of the stack's service `svc`, as node 1 lists them. */
+  const running = (svc: string) =>
+    onNode(1, [
+      "service",
+      "ps",
+      "--no-trunc",
+      "--filter",
+      "desired-state=running",
+      "--format",
+      "{{.ID}} {{.Node}} {{.CurrentState}}",
+      `${stack}_${svc}`,
+    ])
+      .split("\n")
+      .map((line) => line.split(" "))
+      .filter(([, , state]) => state === "Running")
+      .map(([id, node]) => ({ id, node }));
+  /** The stand-in base image as `docker save` writes it, saved once. */
+  let saved: Buffer | undefined;
+  const baseImage = (): Buffer => {
+    if (saved === undefined) {
+      const r = spawnSync("docker", ["save", BASE_IMAGE], {
+        env: { ...process.env, DOCKER_HOST: engine.host },
+        maxBuffer: 1024 * 1024 * 1024,
+      });
+      if (r.status !== 0) throw new Error(`docker save ${BASE_IMAGE}: ${r.stderr}`);
+      saved = r.stdout;
+    }
+    return saved;
+  };
 
   try {
     // Nodes and network left by an interrupted run go first.
@@ -175,12 +229,11 @@ export async function clusterChecks(
             name(n),
             "--network",
             network,
+            // The node's images and containers on a volume, not on the container's overlay
+            // root (overlay2 cannot stack on overlay), as the docker:dind image has it.
+            ...["--volume", "/var/lib/docker"],
             NODE_IMAGE,
-            "dockerd",
-            // The container's root is an overlay mount, and overlay2 cannot stack on overlay;
-            // vfs copies layers instead, which costs nothing here: the nodes run no containers.
-            "--storage-driver",
-            "vfs",
+            ...["sh", "-c", NODE_START],
           ]);
         for (const n of NODES) {
           await waitUntil(
@@ -299,6 +352,154 @@ export async function clusterChecks(
         "node 4's role in the swarm",
       );
       expectEqual(labelsOf(4), { "dropstack.node": "4" }, "node 4's labels");
+    });
+
+    await after(
+      "the --swarm export on four nodes: web spread over three, agent on each, gpu on the gpu node, db on the data node",
+      async () => {
+        notDeployed = "the stack was not deployed";
+        for (const n of NODES)
+          engine.docker(["exec", "-i", name(n), "docker", "load"], baseImage());
+        const file = path.join(bin, "stack.yml");
+        const cli = spawnSync(
+          process.execPath,
+          [
+            path.join(project, "bin", "dropstack.js"),
+            "compose",
+            STACKFILE,
+            "--swarm",
+            "--output",
+            file,
+          ],
+          { cwd: project, encoding: "utf8" },
+        );
+        if (cli.status !== 0) throw new Error(`dropstack compose --swarm: ${cli.stderr}`);
+        engine.docker(["cp", file, `${name(1)}:/stack.yml`]);
+        // The image is on every node and in no registry: nothing to resolve.
+        onNode(1, ["stack", "deploy", "--resolve-image", "never", "-c", "/stack.yml", stack]);
+        const want = { web: 3, agent: 4, gpu: 2, db: 2 };
+        await waitUntil(
+          "every task running",
+          () => Object.entries(want).every(([svc, count]) => running(svc).length === count),
+          () => onNode(1, ["stack", "ps", "--no-trunc", stack]),
+          120,
+        );
+        const nodesOf = (svc: string) =>
+          running(svc)
+            .map((t) => t.node)
+            .sort();
+        expectEqual(new Set(nodesOf("web")).size, 3, "nodes web's 3 replicas run on");
+        expectEqual(nodesOf("agent"), NODES.map(name), "nodes of agent (every_node)");
+        expectEqual(nodesOf("gpu"), [name(2), name(2)], "nodes of gpu (tags: gpu)");
+        expectEqual(nodesOf("db"), [name(1), name(1)], "nodes of db (data)");
+        notDeployed = undefined;
+      },
+    );
+
+    await after(
+      "in a web task on another node than db's, the link names resolve and db's tasks answer over the overlay",
+      () => {
+        if (notDeployed !== undefined) throw new Error(`not run: ${notDeployed}`);
+        const task = running("web").find((t) => t.node !== name(1));
+        if (task === undefined) throw new Error("no web task runs off the data node");
+        const node = NODES.find((n) => name(n) === task.node)!;
+        const container = onNode(node, [
+          "ps",
+          "-q",
+          "--filter",
+          `label=com.docker.swarm.task.id=${task.id}`,
+        ]).trim();
+        // Names through the swarm's DNS (from its gossip, over 7946); db's tasks reached at their
+        // own addresses, over VXLAN (4789/udp). A service's virtual IP needs IPVS, which this
+        // kernel lacks, so no connection goes through one here.
+        const script = [
+          "import os, socket, urllib.request",
+          'for n in ["database", "database-1", "database-2", "db", "web-3", "agent"]: socket.gethostbyname(n)',
+          `ips = sorted({a[4][0] for a in socket.getaddrinfo("tasks.${stack}_db", 6000)})`,
+          'print(len(ips), [urllib.request.urlopen(f"http://{ip}:6000/", timeout=10).status for ip in ips])',
+          'print(os.environ["DATABASE_PORT_6000_TCP_ADDR"], os.environ["DATABASE_2_PORT"])',
+        ].join("\n");
+        expectEqual(
+          onNode(node, ["exec", container, "python3", "-c", script]).trim(),
+          "2 [200, 200]\ndatabase tcp://database-2:6000",
+          `what web's task on ${task.node} sees`,
+        );
+      },
+    );
+
+    await after(
+      "the program's bind mount: db's task is rejected while its folder is missing, runs once swarm.sh dirs made it",
+      async () => {
+        const spec = parseStackfile(
+          fs.readFileSync(path.join(project, STACKFILE), "utf8"),
+          STACKFILE,
+          {
+            cluster: true,
+            nodeTags: ["gpu"],
+          },
+        ).spec;
+        const db = spec.services.find((s) => s.name === "db")!;
+        // As cluster.ts makes it, for a stack named team.
+        const dataPath = `${DATA_MOUNT}/team`;
+        const [{ mount }] = swarmMounts(db, dataPath);
+        const service = `${prefix}-bind`;
+        onNode(1, [
+          "service",
+          "create",
+          "--detach",
+          "--name",
+          service,
+          ...swarmService(db, spec.services).constraints.flatMap((c) => ["--constraint", c]),
+          "--mount",
+          `type=bind,source=${mount.source},target=${mount.target}`,
+          "--restart-delay",
+          "1s",
+          BASE_IMAGE,
+          ...["sh", "-c", `echo written > ${mount.target}/proof && exec sleep infinity`],
+        ]);
+        const states = () =>
+          onNode(1, [
+            "service",
+            "ps",
+            "--no-trunc",
+            "--format",
+            "{{.Node}} {{.CurrentState}} {{.Error}}",
+            service,
+          ]);
+        await waitUntil(
+          "a rejected task",
+          () => /bind source path does not exist/.test(states()),
+          states,
+          60,
+        );
+        const { dataNode } = swarmBindSources(spec.services, dataPath);
+        expectEqual(dataNode, [mount.source], "the folders for the data node");
+        swarm("dirs", 1, {}, dataNode.map((p) => `${p}\n`).join(""));
+        await waitUntil("db's task running", () => /^\S+ Running/m.test(states()), states, 60);
+        expectEqual(
+          engine.docker(["exec", name(1), "cat", `${mount.source}/proof`]),
+          "written\n",
+          `the file db wrote, at ${mount.source} on ${name(1)}`,
+        );
+        onNode(1, ["service", "rm", service]);
+      },
+    );
+
+    await after("docker stack rm leaves no service, network or task on any node", async () => {
+      onNode(1, ["stack", "rm", stack]);
+      const left = () =>
+        NODES.map((n) =>
+          onNode(n, ["ps", "-aq", "--filter", `label=com.docker.stack.namespace=${stack}`]).trim(),
+        ).join("") +
+        onNode(1, ["service", "ls", "-q"]).trim() +
+        onNode(1, [
+          "network",
+          "ls",
+          "-q",
+          "--filter",
+          `label=com.docker.stack.namespace=${stack}`,
+        ]).trim();
+      await waitUntil("the stack to be gone", () => left() === "", left, 60);
     });
 
     await after(
