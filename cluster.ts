@@ -100,7 +100,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     args.plan &&
     new SwarmProxy("proxy", {
       plan: args.plan,
-      networkName: deployed.networkName,
+      networkId: deployed.networkId,
       site,
       prefix,
       dataPath: proxyPath,

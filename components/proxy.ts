@@ -5,7 +5,13 @@ import * as crypto from "crypto";
 import { CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
 import { DATA_NODE_LABEL } from "../stackfile";
-import type { SwarmMount } from "./swarm-stack";
+import { swarmName } from "../naming";
+import {
+  RESTART_TIMING,
+  SERVICE_REPLACEMENT,
+  STOP_GRACE_PERIOD,
+  type SwarmMount,
+} from "./swarm-stack";
 
 export interface ProxyArgs {
   /** What to front and how, from `planProxy`. */
@@ -142,8 +148,8 @@ export function swarmProxyMounts(dataPath: string): SwarmMount[] {
 export interface SwarmProxyArgs {
   /** What to front and how, from `planProxy`. */
   plan: ProxyPlan;
-  /** The stack's overlay network, on which the web service answers. */
-  networkName: pulumi.Input<string>;
+  /** The ID of the stack's overlay network, on which the web service answers. */
+  networkId: pulumi.Input<string>;
   /** The address the certificate is for: the domain, or the first node's IP address. */
   site: pulumi.Input<string>;
   /** Prefix of service, config and secret names. */
@@ -178,7 +184,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
     const caddyfile = new docker.ServiceConfig(
       `${name}-caddyfile`,
       {
-        name: `${args.prefix}-caddyfile-${digest(plan.caddyfile)}`,
+        name: swarmName(args.prefix, `caddyfile-${digest(plan.caddyfile)}`, 64),
         data: Buffer.from(plan.caddyfile).toString("base64"),
       },
       provider,
@@ -193,7 +199,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
       const cert = new docker.ServiceConfig(
         `${name}-ca-cert`,
         {
-          name: ca.certPem.apply((pem) => `${args.prefix}-ca-${digest(pem)}`),
+          name: ca.certPem.apply((pem) => swarmName(args.prefix, `ca-${digest(pem)}`, 64)),
           data: ca.certPem.apply((pem) => Buffer.from(pem).toString("base64")),
         },
         provider,
@@ -201,7 +207,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
       const key = new docker.Secret(
         `${name}-ca-key`,
         {
-          name: ca.keyPem.apply((pem) => `${args.prefix}-ca-key-${digest(pem)}`),
+          name: ca.keyPem.apply((pem) => swarmName(args.prefix, `ca-key-${digest(pem)}`, 64)),
           data: ca.keyPem.apply((pem) => Buffer.from(pem).toString("base64")),
         },
         provider,
@@ -213,7 +219,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
     this.service = new docker.Service(
       `${name}-service`,
       {
-        name: `${args.prefix}-proxy`,
+        name: swarmName(args.prefix, "proxy"),
         taskSpec: {
           containerSpec: {
             image: CADDY_IMAGE,
@@ -225,10 +231,11 @@ export class SwarmProxy extends pulumi.ComponentResource {
             configs,
             secrets: secrets.length > 0 ? secrets : undefined,
             mounts: swarmProxyMounts(args.dataPath),
+            stopGracePeriod: STOP_GRACE_PERIOD,
           },
-          networksAdvanceds: [{ name: args.networkName }],
+          networksAdvanceds: [{ id: args.networkId }],
           placement: { constraints: [`node.labels.${DATA_NODE_LABEL} == true`] },
-          restartPolicy: { condition: "any" },
+          restartPolicy: { condition: "any", ...RESTART_TIMING },
         },
         mode: { replicated: { replicas: 1 } },
         endpointSpec: {
@@ -238,7 +245,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
           ],
         },
       },
-      { ...provider, dependsOn: args.after },
+      { ...provider, ...SERVICE_REPLACEMENT, dependsOn: args.after },
     );
     this.registerOutputs({ caCertificate: this.caCertificate });
   }

@@ -70,8 +70,8 @@ export class Service extends pulumi.ComponentResource {
           name: containerName,
           image: args.imageId,
           envs,
-          command: spec.command,
-          entrypoints: spec.entrypoint,
+          command: spec.command?.map(args.resolve),
+          entrypoints: spec.entrypoint?.map(args.resolve),
           networkMode: spec.networkMode === "host" ? "host" : undefined,
           networksAdvanced:
             spec.networkMode === "host"
@@ -91,7 +91,7 @@ export class Service extends pulumi.ComponentResource {
           ],
           restart: spec.restart,
           healthcheck: spec.healthcheck && {
-            tests: spec.healthcheck.test,
+            tests: spec.healthcheck.test.map(args.resolve),
             interval: spec.healthcheck.interval,
             timeout: spec.healthcheck.timeout,
             startPeriod: spec.healthcheck.startPeriod,
@@ -114,7 +114,10 @@ export class Service extends pulumi.ComponentResource {
           dnsSearches: orUndefined(spec.dnsSearch),
           hosts: orUndefined(spec.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))),
           labels: orUndefined(
-            Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+            Object.entries(spec.labels).map(([label, value]) => ({
+              label,
+              value: args.resolve(value),
+            })),
           ),
           securityOpts: orUndefined(spec.securityOpt),
           cgroupParent: spec.cgroupParent,

@@ -69,7 +69,7 @@ export class Stack extends pulumi.ComponentResource {
       if (!images.has(imageKey(service)))
         images.set(
           imageKey(service),
-          serviceImage(imageResourceName(name, service), service, args.stackfileDir, {
+          serviceImage(imageResourceName(name, service), service, args.stackfileDir, resolve, {
             parent: this,
           }),
         );
@@ -128,6 +128,7 @@ export function serviceImage(
   name: string,
   service: ServiceSpec,
   stackfileDir: string,
+  resolve: (text: string) => pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,
 ): docker.RemoteImage {
   // Multi-GB images (the Jupyter stacks are 2-5 GB) take minutes to pull or build.
@@ -154,7 +155,9 @@ export function serviceImage(
       build: {
         context,
         dockerfile: service.build.dockerfile ?? "Dockerfile",
-        buildArgs: service.build.args,
+        buildArgs: Object.fromEntries(
+          Object.entries(service.build.args).map(([k, v]) => [k, resolve(v)]),
+        ),
         tags: [tag],
       },
       triggers: { context: hash },

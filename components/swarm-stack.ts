@@ -8,8 +8,45 @@ import {
   type ServiceSpec,
   type StackSpec,
 } from "../stackfile";
+import { swarmName } from "../naming";
 import { stackSecrets } from "./secrets";
 import { imageReference, imageResourceName, linkedImagePorts, serviceImage } from "./stack";
+
+/** A Swarm service's stop grace period: Docker's default, 10 s, said outright. */
+export const STOP_GRACE_PERIOD = "10s";
+
+/**
+ * A Swarm service's restart timing: Docker's defaults (5 s between restarts, no limit, no
+ * window), said outright, since the provider sends 0 for what it is not given, and Swarm would
+ * then restart a crashing task without pause. Spelt as the provider reads them back.
+ */
+export const RESTART_TIMING = { delay: "5s", maxAttempts: 0, window: "0s" };
+
+/**
+ * How a Swarm service is replaced: the old one first, since the new one has its name (Swarm:
+ * "name conflicts with an existing object") and may publish its ports; and when its mode changes
+ * between replicated and global, which Swarm cannot update in place ("service mode change is not
+ * allowed").
+ */
+export const SERVICE_REPLACEMENT: pulumi.CustomResourceOptions = {
+  deleteBeforeReplace: true,
+  replaceOnChanges: ["mode"],
+};
+
+/**
+ * The image a Swarm service runs: a pulled one by the digest the first node pulled (Swarm would
+ * pin it so anyway, on create only, and the provider would then see a change on every up); a
+ * built one by its content tag, the same on every node.
+ */
+export function serviceImageReference(
+  service: ServiceSpec,
+  stackfileDir: string,
+  image: docker.RemoteImage,
+): pulumi.Input<string> {
+  const reference = imageReference(service, stackfileDir);
+  if (service.build) return reference;
+  return image.repoDigest.apply((digest) => (digest ? digest : reference));
+}
 
 /** A bind mount of a Swarm service, as the Docker provider takes it. */
 export interface SwarmMount {
@@ -88,8 +125,11 @@ export class SwarmStack extends pulumi.ComponentResource {
   public readonly generatedSecrets: Record<string, pulumi.Output<string>>;
   /** The Swarm services by Stackfile service name. */
   public readonly swarmServices: Record<string, docker.Service> = {};
-  /** The overlay network's name. */
-  public readonly networkName: pulumi.Output<string>;
+  /**
+   * The overlay network's ID: what a Swarm service names it by, since the Docker provider reads
+   * a service's networks back as IDs (given by name, it would be replaced on every up).
+   */
+  public readonly networkId: pulumi.Output<string>;
   /** Each service's Swarm service name, mode and published ports. */
   public readonly services: pulumi.Output<
     Record<string, { service: string; mode: string; endpoints: string[] }>
@@ -107,7 +147,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       { name: args.prefix, driver: "overlay", attachable: true },
       { parent: this, provider: args.manager },
     );
-    this.networkName = network.name;
+    this.networkId = network.id;
 
     // Every image on the first node (pulled or built), built ones on the other nodes too.
     const images = new Map<string, docker.RemoteImage[]>();
@@ -118,10 +158,16 @@ export class SwarmStack extends pulumi.ComponentResource {
       images.set(
         key,
         providers.map((provider, i) =>
-          serviceImage(i === 0 ? key : `${key}-node-${i + 1}`, service, args.stackfileDir, {
-            parent: this,
-            provider,
-          }),
+          serviceImage(
+            i === 0 ? key : `${key}-node-${i + 1}`,
+            service,
+            args.stackfileDir,
+            secrets.resolve,
+            {
+              parent: this,
+              provider,
+            },
+          ),
         ),
       );
     }
@@ -152,7 +198,7 @@ export class SwarmStack extends pulumi.ComponentResource {
           return [
             svc.name,
             {
-              service: `${args.prefix}-${svc.name}`,
+              service: swarmName(args.prefix, svc.name),
               mode: plan.mode === "global" ? "global" : `${plan.mode.replicas} replicas`,
               endpoints: svc.ports.map((p) => `${p.host ?? "*"}:${p.container}/${p.protocol}`),
             },
@@ -192,13 +238,13 @@ export class SwarmStack extends pulumi.ComponentResource {
     return new docker.Service(
       `${name}-${service.name}`,
       {
-        name: `${args.prefix}-${service.name}`,
+        name: swarmName(args.prefix, service.name),
         taskSpec: {
           containerSpec: {
-            image: imageReference(service, args.stackfileDir),
+            image: serviceImageReference(service, args.stackfileDir, images[0]),
             env,
-            commands: service.entrypoint,
-            args: service.command,
+            commands: service.entrypoint?.map(resolve),
+            args: service.command?.map(resolve),
             mounts,
             user: service.user,
             dir: service.workingDir,
@@ -216,19 +262,25 @@ export class SwarmStack extends pulumi.ComponentResource {
                 : undefined,
             labels:
               Object.keys(service.labels).length > 0
-                ? Object.entries(service.labels).map(([label, value]) => ({ label, value }))
+                ? Object.entries(service.labels).map(([label, value]) => ({
+                    label,
+                    value: resolve(value),
+                  }))
                 : undefined,
             healthcheck: service.healthcheck && {
-              tests: service.healthcheck.test,
+              tests: service.healthcheck.test.map(resolve),
               interval: service.healthcheck.interval,
               timeout: service.healthcheck.timeout,
               startPeriod: service.healthcheck.startPeriod,
               retries: service.healthcheck.retries,
             },
+            // Docker's own default, said: left out, the provider sends 0 and Swarm would kill
+            // the container at once on every update or removal.
+            stopGracePeriod: STOP_GRACE_PERIOD,
           },
-          networksAdvanceds: [{ name: network.id, aliases: plan.aliases }],
-          placement: plan.constraints.length > 0 ? { constraints: plan.constraints } : undefined,
-          restartPolicy: { condition: plan.restartCondition },
+          networksAdvanceds: [{ id: network.id, aliases: plan.aliases }],
+          placement: { constraints: plan.constraints },
+          restartPolicy: { condition: plan.restartCondition, ...RESTART_TIMING },
           resources:
             service.memLimit === undefined
               ? undefined
@@ -236,21 +288,20 @@ export class SwarmStack extends pulumi.ComponentResource {
         },
         mode: plan.mode === "global" ? { global: true } : { replicated: plan.mode },
         updateConfig: { parallelism: plan.updateParallelism, order: "stop-first" },
-        endpointSpec:
-          service.ports.length > 0
-            ? {
-                ports: service.ports.map((p) => ({
-                  targetPort: p.container,
-                  publishedPort: p.host,
-                  protocol: p.protocol,
-                  publishMode: "ingress",
-                })),
-              }
-            : undefined,
+        // Always given, so a port the Stackfile no longer publishes is unpublished.
+        endpointSpec: {
+          ports: service.ports.map((p) => ({
+            targetPort: p.container,
+            publishedPort: p.host,
+            protocol: p.protocol,
+            publishMode: "ingress",
+          })),
+        },
       },
       {
         parent: this,
         provider: args.manager,
+        ...SERVICE_REPLACEMENT,
         // Its image on every node that may run it, and the services it links to, first.
         dependsOn: [
           ...(args.after ?? []),

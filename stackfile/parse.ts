@@ -63,6 +63,29 @@ export interface ParseResult {
 
 let validateSchema: ReturnType<Ajv["compile"]> | undefined;
 
+/** The service keys whose values may hold a secret variable, said in errors as here. */
+const SECRET_PLACES = "environment, command, entrypoint, healthcheck, labels and build args";
+
+/**
+ * Where in a service a scalar at `path` (its ancestors, from the document down) is, when that
+ * place may not hold a secret: the service key (`build` for a build's context or Dockerfile).
+ * Undefined where a secret is allowed, or outside a service.
+ */
+function secretPlace(path: readonly unknown[]): string | undefined {
+  // Document, the root map, the service's pair, its map, then the pair of the service's key.
+  const pair = path[4];
+  if (!YAML.isPair(pair) || !YAML.isScalar(pair.key)) return undefined;
+  const key = String(pair.key.value);
+  if (["environment", "command", "entrypoint", "healthcheck", "labels"].includes(key))
+    return undefined;
+  if (key === "build") {
+    const inner = path[6];
+    if (YAML.isPair(inner) && YAML.isScalar(inner.key) && inner.key.value === "args")
+      return undefined;
+  }
+  return key;
+}
+
 /** Parses and validates a Stackfile; throws StackfileError listing every problem. */
 export function parseStackfile(
   text: string,
@@ -159,7 +182,7 @@ export function parseStackfile(
     return undefined;
   };
   YAML.visit(doc, {
-    Scalar(key, node) {
+    Scalar(key, node, path) {
       if (key === "key" || typeof node.value !== "string") return;
       let text = node.value;
       // The seed's `#NAME#` fill-in markers were instructions to the reader, not a Docker Cloud
@@ -181,6 +204,19 @@ export function parseStackfile(
         );
       }
       node.value = result.value;
+      const secret = splitSecrets(result.value).find((p) => typeof p !== "string");
+      const where = secretPlace(path);
+      if (secret !== undefined && where !== undefined) {
+        error(
+          node,
+          `\${${secret.secret}} is a secret, which dropstack fills in only where it hands Docker ` +
+            `the value as a secret: ${SECRET_PLACES}; not in ${where}`,
+        );
+        // Its name in its place, so the checks after this one do not quote the placeholder.
+        node.value = splitSecrets(result.value)
+          .map((p) => (typeof p === "string" ? p : p.secret))
+          .join("");
+      }
     },
   });
   if (unset.size > 0) {

@@ -149,7 +149,8 @@ describe("a three-node cluster", () => {
       "web-3",
     ]);
     // The proxy publishes 80; the web service only exposes its port on the overlay network.
-    expect(web.inputs.endpointSpec).toBeUndefined();
+    // Said as an empty list: left out, the provider would keep ports published before.
+    expect(web.inputs.endpointSpec).toEqual({ ports: [] });
     expect(web.inputs.taskSpec.containerSpec.env).toMatchObject({
       DATABASE_PORT_27017_TCP_ADDR: "database",
     });
@@ -159,11 +160,49 @@ describe("a three-node cluster", () => {
   test("every_node is global mode, tags are placement constraints, restart is the condition", () => {
     const agent = run.find(SERVICE, "stack-agent");
     expect(agent.inputs.mode).toEqual({ global: true });
-    expect(agent.inputs.taskSpec.restartPolicy).toEqual({ condition: "on-failure" });
+    expect(agent.inputs.taskSpec.restartPolicy).toEqual({
+      condition: "on-failure",
+      delay: "5s",
+      maxAttempts: 0,
+      window: "0s",
+    });
     expect(agent.inputs.updateConfig.parallelism).toBe(0);
     expect(run.find(SERVICE, "stack-gpu").inputs.taskSpec.placement).toEqual({
       constraints: ["node.labels.dropstack.tag.gpu == true"],
     });
+  });
+
+  test("gives every Swarm service what the provider would otherwise get wrong on a second up", () => {
+    const services = run.all(SERVICE);
+    expect(services.map((s) => s.name).sort()).toEqual([
+      "proxy-service",
+      "stack-agent",
+      "stack-db",
+      "stack-gpu",
+      "stack-web",
+    ]);
+    for (const service of services) {
+      // The network by ID: the provider reads it back as one, and a name would replace the
+      // service on every up.
+      expect(service.inputs.taskSpec.networksAdvanceds).toEqual([
+        expect.objectContaining({ id: "stack-network-id" }),
+      ]);
+      expect(service.inputs.taskSpec.networksAdvanceds[0].name).toBeUndefined();
+      // Replaced old-first, since the new one has the same name; a change of mode replaces.
+      expect(service.deleteBeforeReplace).toBe(true);
+      expect(service.replaceOnChanges).toEqual(["mode"]);
+      // Docker's defaults said outright: the provider sends 0 for what it is not given.
+      expect(service.inputs.taskSpec.containerSpec.stopGracePeriod).toBe("10s");
+      expect(service.inputs.taskSpec.restartPolicy).toMatchObject({ delay: "5s", window: "0s" });
+      expect(service.inputs.taskSpec.placement).toBeDefined();
+    }
+    // A pulled image by the digest the first node pulled, as Swarm would pin it on create.
+    expect(run.find(SERVICE, "stack-db").inputs.taskSpec.containerSpec.image).toBe(
+      run.find(IMAGE, "stack-image-mongo-8-0").state!.repoDigest,
+    );
+    expect(run.find(SERVICE, "stack-db").inputs.taskSpec.containerSpec.image).toMatch(
+      /^mongo@sha256:[0-9a-f]{64}$/,
+    );
   });
 
   test("pins the service with data to the data node, its volume on the data volume", () => {
@@ -261,6 +300,61 @@ describe("the swarm's shape", () => {
     const join = run.find(COMMAND, "swarm-join-2");
     expect(join.inputs.environment.DROPSTACK_ROLE).toBe("worker");
     expect(join.dependsOn).toContain("swarm-init");
+  });
+});
+
+describe("secrets on a cluster", () => {
+  test("reach a Swarm service's args, entrypoint, healthcheck and labels as values, kept secret", async () => {
+    const run = await cluster({
+      "dropstack:nodes": "2",
+      "dropstack:nodeTags": "{}",
+      "dropstack:stackfile": stackfile(
+        "cache:\n  image: redis:7\n  command: redis-server --requirepass ${REDIS_PASSWORD}\n" +
+          "  entrypoint: [env, 'TOKEN=${API_TOKEN}', docker-entrypoint.sh]\n" +
+          "  healthcheck:\n    test: redis-cli -a ${REDIS_PASSWORD} ping\n" +
+          "  labels: {auth: '${API_TOKEN}'}\n",
+      ),
+    });
+    const password = run.find("random:index/randomPassword:RandomPassword", "stack-redis-password")
+      .state!.result;
+    const token = run.find("random:index/randomPassword:RandomPassword", "stack-api-token").state!
+      .result;
+    const cache = run.find(SERVICE, "stack-cache");
+    const spec = cache.inputs.taskSpec.containerSpec;
+    expect(spec.args).toEqual(["redis-server", "--requirepass", password]);
+    expect(spec.commands).toEqual(["env", `TOKEN=${token}`, "docker-entrypoint.sh"]);
+    expect(spec.healthcheck.tests).toEqual(["CMD-SHELL", `redis-cli -a ${password} ping`]);
+    expect(spec.labels).toEqual([{ label: "auth", value: token }]);
+    expect(cache.secretInputs.size).toBeGreaterThan(0);
+    expect(JSON.stringify(cache.inputs)).not.toContain("@@dropstack-secret");
+  });
+});
+
+describe("names on a cluster", () => {
+  test("a long stack name keeps within Swarm's limits: 63 characters a service, 64 a config", async () => {
+    const run = await runProgram({
+      stack: "research-group-notebooks-for-the-whole-department-x",
+      config: {
+        "dropstack:nodes": "3",
+        "dropstack:stackfile": CLUSTER_STACK,
+        "dropstack:nodeTags": JSON.stringify({ "2": ["gpu"] }),
+      },
+    });
+    const names = run.all(SERVICE).map((s) => s.inputs.name as string);
+    // Swarm refuses longer ones: "name must be 63 characters or fewer".
+    for (const name of names) expect(name.length).toBeLessThanOrEqual(63);
+    expect(new Set(names).size).toBe(names.length);
+    // 62 characters: as it is. 64: its start and a hash of the whole.
+    expect(run.find(SERVICE, "stack-web").inputs.name).toBe(
+      "dropstack-research-group-notebooks-for-the-whole-department-web",
+    );
+    expect(run.find(SERVICE, "stack-agent").inputs.name).toMatch(
+      /^dropstack-research-group-notebooks-for-the-whole-depar-[0-9a-f]{8}$/,
+    );
+    const config = run.find("docker:index/serviceConfig:ServiceConfig", "proxy-caddyfile");
+    expect(config.inputs.name.length).toBeLessThanOrEqual(64);
+    // The services output names the services as Swarm does.
+    expect(run.outputs.services.agent.service).toBe(run.find(SERVICE, "stack-agent").inputs.name);
   });
 });
 

@@ -19,6 +19,10 @@ export interface RecordedResource {
   provider?: string;
   /** The `retainOnDelete` option: `pulumi destroy` leaves the cloud resource in place. */
   retainOnDelete: boolean;
+  /** The `deleteBeforeReplace` option: a replacement deletes the old resource first. */
+  deleteBeforeReplace: boolean;
+  /** The `replaceOnChanges` option: input paths whose change replaces the resource. */
+  replaceOnChanges: string[];
   /** The `import` option: the ID of an existing cloud resource to adopt. */
   importId?: string;
   /** Dotted paths of the inputs that arrived as secrets. */
@@ -85,11 +89,15 @@ function computedState(
       };
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `GeneratedSecret-${name}-${"x".repeat(inputs.length ?? 8)}` };
-    case "docker:index/remoteImage:RemoteImage":
+    case "docker:index/remoteImage:RemoteImage": {
+      const hex = Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64);
       return {
         ...inputs,
-        imageId: `sha256:${Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+        imageId: `sha256:${hex}`,
+        // As Docker reports a pulled image's; a built one has none until pushed.
+        repoDigest: inputs.build ? "" : `${inputs.name.replace(/:[^/:]+$/, "")}@sha256:${hex}`,
       };
+    }
     case "command:local:Command":
       return { ...inputs, stdout: options.commandStdout?.[name] ?? "", stderr: "" };
     default:
@@ -185,6 +193,8 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
       custom: req.getCustom(),
       secretInputs: new Set(),
       retainOnDelete: req.getRetainondelete?.() ?? false,
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      replaceOnChanges: req.getReplaceonchangesList(),
       importId: req.getImportid() || undefined,
       // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
       provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,

@@ -416,6 +416,41 @@ describe("bad input", () => {
   });
 });
 
+describe("secrets outside the environment", () => {
+  test("reach command, entrypoint, healthcheck, labels and build args as the secret's value, kept secret", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-secrets-"));
+    fs.mkdirSync(path.join(dir, "app"));
+    fs.writeFileSync(path.join(dir, "app", "Dockerfile"), "FROM busybox:1.36\n");
+    fs.writeFileSync(
+      path.join(dir, "stack.yml"),
+      "cache:\n  image: redis:7\n  command: redis-server --requirepass ${REDIS_PASSWORD}\n" +
+        "  entrypoint: [docker-entrypoint.sh]\n" +
+        "  healthcheck:\n    test: redis-cli -a ${REDIS_PASSWORD} ping\n" +
+        "  labels: {auth: 'token ${API_TOKEN}'}\n" +
+        "app:\n  build:\n    context: app\n    args: {NPM_TOKEN: '${API_TOKEN}'}\n" +
+        "  entrypoint: [env, 'TOKEN=${API_TOKEN}']\n",
+    );
+    const run = await runProgram({
+      config: { "dropstack:stackfile": path.join(dir, "stack.yml") },
+    });
+    const password = generated(run, "stack-redis-password");
+    const token = generated(run, "stack-api-token");
+    const cache = run.find(CONTAINER, "stack-cache-1");
+    expect(cache.inputs.command).toEqual(["redis-server", "--requirepass", password]);
+    expect(cache.inputs.healthcheck.tests).toEqual(["CMD-SHELL", `redis-cli -a ${password} ping`]);
+    expect(cache.inputs.labels).toEqual([{ label: "auth", value: `token ${token}` }]);
+    expect(run.find(CONTAINER, "stack-app-1").inputs.entrypoints).toEqual([
+      "env",
+      `TOKEN=${token}`,
+    ]);
+    expect(run.find(IMAGE, "stack-image-app").inputs.build.buildArgs).toEqual({ NPM_TOKEN: token });
+    // Secret in the state, as the environment's are; never the placeholder.
+    for (const input of ["command", "healthcheck", "labels"])
+      expect([...cache.secretInputs].some((p) => p.startsWith(input))).toBe(true);
+    expect(JSON.stringify(run.resources.map((r) => r.inputs))).not.toContain("@@dropstack-secret");
+  });
+});
+
 describe("the Stackfile the real-engine test deploys", () => {
   test("deploys under the mock engine: a one-shot data container is left to stop", async () => {
     const run = await runProgram({

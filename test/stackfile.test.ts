@@ -301,6 +301,45 @@ describe("interpolation", () => {
     });
   });
 
+  test("keeps a secret's placeholder in command, entrypoint, healthcheck, labels and build args", () => {
+    const spec = service(
+      "cache:\n  image: redis:7\n  command: redis-server --requirepass ${REDIS_PASSWORD}\n" +
+        "  entrypoint: [env, 'TOKEN=${API_TOKEN}']\n" +
+        "  healthcheck:\n    test: redis-cli -a ${REDIS_PASSWORD} ping\n" +
+        "  labels: {auth: '${API_TOKEN}'}\n",
+    );
+    expect(spec.command).toEqual(["redis-server", "--requirepass", secretToken("REDIS_PASSWORD")]);
+    expect(spec.entrypoint).toEqual(["env", `TOKEN=${secretToken("API_TOKEN")}`]);
+    expect(spec.healthcheck!.test).toEqual([
+      "CMD-SHELL",
+      `redis-cli -a ${secretToken("REDIS_PASSWORD")} ping`,
+    ]);
+    expect(spec.labels).toEqual({ auth: secretToken("API_TOKEN") });
+    expect(
+      service("a:\n  build:\n    context: .\n    args: {KEY: '${NPM_TOKEN}'}\n").build!.args,
+    ).toEqual({ KEY: secretToken("NPM_TOKEN") });
+  });
+
+  test("refuses a secret anywhere else, where dropstack could not hand it over as a secret", () => {
+    const allowed =
+      "dropstack fills in only where it hands Docker the value as a secret: environment, " +
+      "command, entrypoint, healthcheck, labels and build args";
+    expect(
+      errorsOf(
+        "a:\n  image: 'x:${IMAGE_TOKEN}'\n  volumes: ['${DATA_KEY}:/data']\n" +
+          "  build: './${CONTEXT_SECRET}'\n  environment: ['OK=${DB_PASSWORD}']\n",
+      ),
+    ).toEqual([
+      `stack.yml:2:10: \${IMAGE_TOKEN} is a secret, which ${allowed}; not in image`,
+      `stack.yml:3:13: \${DATA_KEY} is a secret, which ${allowed}; not in volumes`,
+      `stack.yml:4:10: \${CONTEXT_SECRET} is a secret, which ${allowed}; not in build`,
+    ]);
+    // A value given with --secret is a secret too.
+    expect(
+      errorsOf("a:\n  image: x\n  hostname: '${HOST}'\n", { vars: { HOST: { secret: true } } }),
+    ).toEqual([`stack.yml:3:13: \${HOST} is a secret, which ${allowed}; not in hostname`]);
+  });
+
   test("lists every unset variable in one error at the first use", () => {
     expect(
       errorsOf(`a:\n  image: \${REPO}/x\n  environment:\n    - A=\${ALPHA}\n    - B=\${REPO}\n`),
