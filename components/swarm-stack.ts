@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   linkEnvironment,
   startOrder,
+  swarmDuration,
   swarmService,
   type ExposedPort,
   type ServiceSpec,
@@ -47,6 +48,8 @@ export function serviceImageReference(
   if (service.build) return reference;
   return image.repoDigest.apply((digest) => (digest ? digest : reference));
 }
+
+const swarmTiming = (go: string | undefined) => (go === undefined ? undefined : swarmDuration(go));
 
 /** A bind mount of a Swarm service, as the Docker provider takes it. */
 export interface SwarmMount {
@@ -269,9 +272,10 @@ export class SwarmStack extends pulumi.ComponentResource {
                 : undefined,
             healthcheck: service.healthcheck && {
               tests: service.healthcheck.test.map(resolve),
-              interval: service.healthcheck.interval,
-              timeout: service.healthcheck.timeout,
-              startPeriod: service.healthcheck.startPeriod,
+              // In the spelling the provider reads a service's back in.
+              interval: swarmTiming(service.healthcheck.interval),
+              timeout: swarmTiming(service.healthcheck.timeout),
+              startPeriod: swarmTiming(service.healthcheck.startPeriod),
               retries: service.healthcheck.retries,
             },
             // Docker's own default, said: left out, the provider sends 0 and Swarm would kill

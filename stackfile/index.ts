@@ -1,6 +1,7 @@
 export { formatDiagnostic, StackfileError } from "./errors";
 export { dependencies, startOrder } from "./graph";
 export { interpolate } from "./interpolate";
+export { goDuration, parseDuration, swarmDuration } from "./duration";
 export { composeEnvFile, exportCompose, SwarmExportError, toCompose } from "./compose";
 export type { ComposeOptions } from "./compose";
 export { aliasesOf, linkEnvironment, linkTargets, parseExposedPorts } from "./links";

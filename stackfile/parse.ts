@@ -2,6 +2,7 @@
 // every key's meaning, then the checks that span services. Pure: no Pulumi, no file system.
 import Ajv, { ErrorObject } from "ajv";
 import * as YAML from "yaml";
+import { goDuration, parseDuration } from "./duration";
 import { nearest } from "./nearest";
 import { StackfileError } from "./errors";
 import { interpolate } from "./interpolate";
@@ -623,7 +624,7 @@ const SERVICE_KEY_HANDLERS: { readonly [K in ServiceKey]: KeyHandler } = {
   read_only: asIs("readOnly"),
   stdin_open: asIs("stdinOpen"),
   tty: asIs("tty"),
-  healthcheck: (value, service) => {
+  healthcheck: (value, service, report) => {
     const h = value as {
       test: string | string[];
       interval?: string;
@@ -632,11 +633,24 @@ const SERVICE_KEY_HANDLERS: { readonly [K in ServiceKey]: KeyHandler } = {
       retries?: number;
     };
     const test: string[] = Array.isArray(h.test) ? h.test : ["CMD-SHELL", h.test];
+    // Checked, and spelt as Docker writes them back (see duration.ts).
+    const timing = (key: "interval" | "timeout" | "start_period"): string | undefined => {
+      const text = h[key];
+      if (text === undefined) return undefined;
+      const ns = parseDuration(String(text));
+      if (ns === undefined) {
+        report.error(
+          `healthcheck ${key} "${text}" is not a duration; write a number with a unit, like 30s, 1m30s or 500ms`,
+        );
+        return undefined;
+      }
+      return goDuration(ns);
+    };
     const healthcheck: HealthcheckSpec = {
       test,
-      interval: h.interval,
-      timeout: h.timeout,
-      startPeriod: h.start_period,
+      interval: timing("interval"),
+      timeout: timing("timeout"),
+      startPeriod: timing("start_period"),
       retries: h.retries,
     };
     service.healthcheck = healthcheck;

@@ -312,6 +312,7 @@ describe("secrets on a cluster", () => {
         "cache:\n  image: redis:7\n  command: redis-server --requirepass ${REDIS_PASSWORD}\n" +
           "  entrypoint: [env, 'TOKEN=${API_TOKEN}', docker-entrypoint.sh]\n" +
           "  healthcheck:\n    test: redis-cli -a ${REDIS_PASSWORD} ping\n" +
+          "    interval: 60s\n    timeout: 1500ms\n" +
           "  labels: {auth: '${API_TOKEN}'}\n",
       ),
     });
@@ -324,6 +325,8 @@ describe("secrets on a cluster", () => {
     expect(spec.args).toEqual(["redis-server", "--requirepass", password]);
     expect(spec.commands).toEqual(["env", `TOKEN=${token}`, "docker-entrypoint.sh"]);
     expect(spec.healthcheck.tests).toEqual(["CMD-SHELL", `redis-cli -a ${password} ping`]);
+    // Spelt as the provider reads a service's timings back: "1m", not "60s" or "1m0s".
+    expect(spec.healthcheck).toMatchObject({ interval: "1m", timeout: "1.5s" });
     expect(spec.labels).toEqual([{ label: "auth", value: token }]);
     expect(cache.secretInputs.size).toBeGreaterThan(0);
     expect(JSON.stringify(cache.inputs)).not.toContain("@@dropstack-secret");

@@ -2,7 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   formatDiagnostic,
+  goDuration,
   interpolate,
+  parseDuration,
+  swarmDuration,
   linkEnvironment,
   parseStackfile,
   secretToken,
@@ -254,6 +257,19 @@ describe("service keys", () => {
       startPeriod: undefined,
       retries: 3,
     });
+  });
+
+  test("healthcheck timings are checked, and spelt as Docker writes them back", () => {
+    expect(
+      service(
+        "a:\n  image: x\n  healthcheck: {test: [CMD, 'true'], interval: 60s, timeout: 1500ms, start_period: 90s}\n",
+      ).healthcheck,
+    ).toMatchObject({ interval: "1m0s", timeout: "1.5s", startPeriod: "1m30s" });
+    expect(
+      errorsOf("a:\n  image: x\n  healthcheck:\n    test: [CMD, 'true']\n    interval: 30sec\n"),
+    ).toEqual([
+      'stack.yml:3:3: healthcheck interval "30sec" is not a duration; write a number with a unit, like 30s, 1m30s or 500ms',
+    ]);
   });
 
   test("warns about keys that mean nothing on one node", () => {
@@ -541,4 +557,30 @@ test("words reports an unclosed quote", () => {
   const errors: string[] = [];
   expect(words(`echo "hi`, (m) => errors.push(m))).toEqual([]);
   expect(errors).toEqual(['unclosed " in "echo "hi"']);
+});
+
+describe("durations", () => {
+  // Go's time.ParseDuration and Duration.String(), which Docker and the provider use.
+  test.each([
+    ["0", "0s", "0s"],
+    ["10s", "10s", "10s"],
+    ["60s", "1m0s", "1m"],
+    ["90s", "1m30s", "1m30s"],
+    ["1h", "1h0m0s", "1h"],
+    ["1h30m", "1h30m0s", "1h30m"],
+    ["2h0m5s", "2h0m5s", "2h0m5s"],
+    ["1.5s", "1.5s", "1.5s"],
+    ["1500ms", "1.5s", "1.5s"],
+    ["500ms", "500ms", "500ms"],
+    ["250us", "250µs", "250µs"],
+    ["1m0.5s", "1m0.5s", "1m0.5s"],
+    [".5m", "30s", "30s"],
+  ])("%s is %s, and %s on a Swarm service", (text, go, swarm) => {
+    expect(goDuration(parseDuration(text)!)).toBe(go);
+    expect(swarmDuration(go)).toBe(swarm);
+  });
+
+  test.each(["", "30", "1x", "-5s", "1m 30s", "s", "5s!"])("%j is not a duration", (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
 });
