@@ -48,20 +48,7 @@ export interface NodeArgs {
   resourcePrefix: string;
   /** A data volume on this node; false for a cluster's other nodes. @default true */
   dataVolume?: boolean;
-  /**
-   * The cluster's VPC: the droplet joins it, and its firewall opens Docker Swarm's ports (2377/tcp,
-   * 7946/tcp+udp, 4789/udp) to the VPC's range only. Undefined for a single node.
-   */
-  cluster?: { vpcUuid: pulumi.Input<string>; ipRange: pulumi.Input<string> };
 }
-
-/** Docker Swarm's ports: cluster management, node gossip, the overlay network's traffic. */
-export const SWARM_PORTS = [
-  { protocol: "tcp", portRange: "2377" },
-  { protocol: "tcp", portRange: "7946" },
-  { protocol: "udp", portRange: "7946" },
-  { protocol: "udp", portRange: "4789" },
-];
 
 // Relative to the project folder, where Pulumi runs commands: an absolute path would differ
 // between machines and re-run the readiness step for nothing.
@@ -99,7 +86,7 @@ export class Node extends pulumi.ComponentResource {
   public readonly droplet: digitalocean.Droplet;
   /** The data volume's ID: set it as `dataVolumeId` to get the data back after a destroy. */
   public readonly dataVolumeId: pulumi.Output<string> | undefined;
-  /** The droplet's address in its VPC (a cluster's nodes talk Swarm over it). */
+  /** The droplet's address in the region's VPC (a cluster's nodes talk Swarm over it). */
   public readonly privateAddress: pulumi.Output<string>;
   /** The droplet's name, which is also its hostname and its Swarm node name. */
   public readonly hostname: string;
@@ -137,6 +124,11 @@ export class Node extends pulumi.ComponentResource {
               // Adopts the kept volume on the first `up`; once it is in the state, the engine
               // treats the option as a no-op. https://www.pulumi.com/docs/iac/concepts/options/import/
               import: args.dataVolumeId ? args.dataVolumeId : undefined,
+              // The provider never reads initial_filesystem_type back, and it forces a new
+              // volume: without this, adopting a kept volume would be a replacement, which the
+              // engine refuses for an import (terraform-provider-digitalocean#984). A kept
+              // volume may also carry the description of an older dropstack.
+              ignoreChanges: ["initialFilesystemType", "description"],
             },
           );
     this.dataVolumeId = volume?.id;
@@ -164,21 +156,24 @@ export class Node extends pulumi.ComponentResource {
         ipv6: args.ipv6 ?? DEFAULTS.ipv6,
         sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
         userData: pulumi.secret(userData),
-        vpcUuid: args.cluster?.vpcUuid,
+        // Attached when the droplet is made, detached when it goes: on a replacement (a new
+        // user_data, image or key) the old droplet is shut down cleanly first, then the volume
+        // moves to the new one. An attachment of its own would attach to the new droplet while
+        // the old one still held the volume, and fail.
+        volumeIds: volume ? [volume.id] : undefined,
+        gracefulShutdown: true,
       },
-      parent,
+      {
+        ...parent,
+        // The volume attaches to one droplet at a time, so the old one goes first.
+        deleteBeforeReplace: true,
+        // A clean shutdown before deletion can take longer than the provider's 60 s.
+        customTimeouts: { delete: "10m" },
+      },
     );
     this.hostname = prefix;
     this.privateAddress = this.droplet.ipv4AddressPrivate;
     const dropletId = this.droplet.id.apply(Number);
-
-    const attachment =
-      volume &&
-      new digitalocean.VolumeAttachment(
-        `${name}-data-attachment`,
-        { dropletId, volumeId: volume.id },
-        parent,
-      );
 
     const anywhere = ["0.0.0.0/0", "::/0"];
     new digitalocean.Firewall(
@@ -197,9 +192,6 @@ export class Node extends pulumi.ComponentResource {
             portRange: port,
             sourceAddresses: anywhere,
           })),
-          ...(args.cluster
-            ? SWARM_PORTS.map((rule) => ({ ...rule, sourceAddresses: [args.cluster!.ipRange] }))
-            : []),
         ],
         outboundRules: [
           { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
@@ -239,11 +231,11 @@ export class Node extends pulumi.ComponentResource {
           DROPSTACK_TIMEOUT: String(timeoutSeconds),
           DROPSTACK_DATA_MOUNT: volume ? DATA_MOUNT : "",
         },
-        triggers: [this.droplet.id, ...(attachment ? [attachment.id] : [])],
+        triggers: [this.droplet.id, ...(volume ? [volume.id] : [])],
       },
       {
         ...parent,
-        dependsOn: attachment ? [attachment] : [this.droplet],
+        dependsOn: [this.droplet],
         customTimeouts: { create: `${timeoutSeconds + 120}s` },
       },
     );

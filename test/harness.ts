@@ -23,6 +23,8 @@ export interface RecordedResource {
   deleteBeforeReplace: boolean;
   /** The `replaceOnChanges` option: input paths whose change replaces the resource. */
   replaceOnChanges: string[];
+  /** The `ignoreChanges` option: input paths whose change the engine ignores after create. */
+  ignoreChanges: string[];
   /** The `import` option: the ID of an existing cloud resource to adopt. */
   importId?: string;
   /** Dotted paths of the inputs that arrived as secrets. */
@@ -46,7 +48,6 @@ export interface ProgramRun {
 
 export const FAKE_IP = "203.0.113.10";
 export const FAKE_IPV6 = "2001:db8::10";
-export const FAKE_VPC_RANGE = "10.10.0.0/20";
 
 /** A node's number from its resource's name: node-… is 1, node-3-… is 3. */
 function nodeNumber(name: string): number {
@@ -71,8 +72,6 @@ function computedState(
         ipv6Address: inputs.ipv6 ? FAKE_IPV6 : "",
         urn: `urn:${name}`,
       };
-    case "digitalocean:index/vpc:Vpc":
-      return { ...inputs, ipRange: inputs.ipRange ?? FAKE_VPC_RANGE };
     case "digitalocean:index/sshKey:SshKey":
       return { ...inputs, fingerprint: "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa" };
     case "tls:index/privateKey:PrivateKey":
@@ -158,7 +157,11 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
           record.inputs = unwrapSecrets(args.inputs, record.secretInputs);
           record.state = unwrapSecrets(state, new Set());
         }
-        const id = args.type === "digitalocean:index/droplet:Droplet" ? "1001" : `${args.name}-id`;
+        // Droplet IDs are numbers: the first node's 1001, node N's 1000+N.
+        const id =
+          args.type === "digitalocean:index/droplet:Droplet"
+            ? String(1000 + nodeNumber(args.name))
+            : `${args.name}-id`;
         return { id, state };
       },
       call(args) {
@@ -195,6 +198,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
       retainOnDelete: req.getRetainondelete?.() ?? false,
       deleteBeforeReplace: req.getDeletebeforereplace(),
       replaceOnChanges: req.getReplaceonchangesList(),
+      ignoreChanges: req.getIgnorechangesList(),
       importId: req.getImportid() || undefined,
       // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
       provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,

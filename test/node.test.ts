@@ -57,18 +57,22 @@ describe("the node on DigitalOcean with the default config", () => {
     expect(volume.inputs.name).toBe("dropstack-dev-data");
     expect(volume.retainOnDelete).toBe(false);
     expect(volume.importId).toBeUndefined();
-    expect(run.find(DROPLET).dependsOn).not.toContain("node-data");
   });
 
-  test("attaches the volume to the droplet as its own resource", () => {
-    const attachment = run.find(ATTACHMENT);
-    expect(attachment.dependsOn).toEqual(expect.arrayContaining(["node-droplet", "node-data"]));
-    expect(attachment.inputs.volumeId).toBe("node-data-id");
+  test("attaches the volume as the droplet is made; a replacement shuts the old one down, then moves it", () => {
+    // A volume attaches to one droplet at a time: an attachment of its own would be made for
+    // the new droplet while the old one still held the volume, and fail.
+    expect(run.resources.filter((r) => r.type === ATTACHMENT)).toEqual([]);
+    const droplet = run.find(DROPLET);
+    expect(droplet.inputs.volumeIds).toEqual(["node-data-id"]);
+    expect(droplet.inputs.gracefulShutdown).toBe(true);
+    expect(droplet.deleteBeforeReplace).toBe(true);
   });
 
-  test("waits for readiness over SSH after the volume is attached", () => {
+  test("waits for readiness over SSH once the droplet, with its volume, is up", () => {
     const ready = run.find(COMMAND, "node-ready");
-    expect(ready.dependsOn).toContain("node-data-attachment");
+    expect(ready.dependsOn).toContain("node-droplet");
+    expect(ready.inputs.triggers).toEqual(["1001", "node-data-id"]);
     expect(ready.inputs.create).toMatch(/^sh \S*cloud-init\/wait-ready\.sh$/);
     expect(ready.inputs.environment).toMatchObject({
       DROPSTACK_HOST: FAKE_IP,
@@ -154,7 +158,10 @@ describe("a data volume a destroyed stack kept", () => {
     expect(volume.importId).toBe(id);
     expect(volume.inputs.name).toBe("dropstack-prod-data");
     expect(volume.retainOnDelete).toBe(true);
-    expect(run.find(ATTACHMENT).inputs.volumeId).toBe("node-data-id");
+    expect(run.find(DROPLET).inputs.volumeIds).toEqual(["node-data-id"]);
+    // The provider never reads initial_filesystem_type back, and it forces a new volume: unless
+    // ignored, the import would need a replacement, which the engine refuses.
+    expect(volume.ignoreChanges).toEqual(["initialFilesystemType", "description"]);
   });
 
   test("is named by the dataVolumeId output, so it can be set after a destroy", async () => {
