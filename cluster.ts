@@ -1,8 +1,7 @@
-// The cluster path of the program (dropstack:nodes above 1): a VPC, the nodes, the Docker Swarm
+// The cluster path of the program (dropstack:nodes above 1): the nodes, the Docker Swarm
 // formed over their pinned SSH, the Stackfile's services as Swarm services, and the HTTPS proxy
 // on the data node behind Swarm's routing mesh. The first node keeps the single-node path's
 // resource names, so a stack that grows keeps its data volume.
-import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
@@ -15,6 +14,7 @@ import {
   SwarmProxy,
   swarmBindSources,
   swarmProxyMounts,
+  swarmFirewall,
   SwarmStack,
 } from "./components";
 import type { DropstackConfig } from "./config";
@@ -39,27 +39,20 @@ export interface ClusterArgs {
 /** Deploys the cluster; returns the stack's outputs. */
 export function deployCluster(args: ClusterArgs): Record<string, unknown> {
   const { config, stack, prefix } = args;
-  const vpc = new digitalocean.Vpc("vpc", {
-    name: prefix,
-    region: config.region,
-    description: `dropstack cluster ${prefix}: Docker Swarm's traffic stays inside`,
-  });
-
   const nodes = Array.from({ length: config.nodes }, (_, i) => {
-    const cluster = { vpcUuid: vpc.id, ipRange: vpc.ipRange };
-    // The first node is the single node's, data volume and names included; the others hold no
-    // data and are named by their number.
-    if (i === 0) return new Node("node", { ...firstNodeArgs(config, stack, prefix), cluster });
+    // The first node is the single node, data volume and names included, so a stack that grows
+    // keeps it as it is; the others hold no data and are named by their number.
+    if (i === 0) return new Node("node", firstNodeArgs(config, stack, prefix));
     return new Node(`node-${i + 1}`, {
       ...firstNodeArgs(config, stack, prefix),
       dataVolume: false,
       dataVolumeId: "",
       sshDir: path.join(".dropstack", stack, `node-${i + 1}`),
       resourcePrefix: `${prefix}-${i + 1}`,
-      cluster,
     });
   });
   const [first] = nodes;
+  swarmFirewall(prefix, nodes);
   const swarm = formSwarm(nodes, config.nodeTags);
 
   // One provider per node, for the images built on each; the first node's also for its pulls.

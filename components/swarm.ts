@@ -1,4 +1,5 @@
 import * as command from "@pulumi/command";
+import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { DATA_NODE_LABEL, tagLabel } from "../stackfile";
@@ -136,5 +137,29 @@ export function prepareBindSources(
         { dependsOn: [node.readiness] },
       ),
     ];
+  });
+}
+
+/** Docker Swarm's ports: cluster management, node gossip, the overlay network's traffic. */
+export const SWARM_PORTS = [
+  { protocol: "tcp", portRange: "2377" },
+  { protocol: "tcp", portRange: "7946" },
+  { protocol: "udp", portRange: "7946" },
+  { protocol: "udp", portRange: "4789" },
+];
+
+/**
+ * Opens Swarm's ports on the cluster's droplets to those droplets only. The nodes sit in the
+ * region's default VPC, as a single node does, so a stack that grows keeps its first droplet
+ * (a VPC of its own would replace it: vpc_uuid forces a new droplet, with a new address); a
+ * DigitalOcean firewall filters the VPC's traffic too, so other droplets there reach none of
+ * these ports. Each node's own firewall keeps 22, 80 and 443.
+ */
+export function swarmFirewall(prefix: string, nodes: Node[]): digitalocean.Firewall {
+  const dropletIds = nodes.map((node) => node.droplet.id.apply(Number));
+  return new digitalocean.Firewall("swarm-firewall", {
+    name: `${prefix}-swarm`,
+    dropletIds,
+    inboundRules: SWARM_PORTS.map((rule) => ({ ...rule, sourceDropletIds: dropletIds })),
   });
 }

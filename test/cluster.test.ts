@@ -5,13 +5,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { managerCount, nodeLabels } from "../components";
-import { FAKE_IP, FAKE_VPC_RANGE, ProgramRun, ROOT, runProgram } from "./harness";
+import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
 
 const SERVICE = "docker:index/service:Service";
 const COMMAND = "command:local:Command";
 const DROPLET = "digitalocean:index/droplet:Droplet";
 const VOLUME = "digitalocean:index/volume:Volume";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
+const FIREWALL = "digitalocean:index/firewall:Firewall";
 
 function stackfile(text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cluster-"));
@@ -62,15 +63,21 @@ describe("a three-node cluster", () => {
     run = await cluster();
   });
 
-  test("puts three droplets in a VPC of their own; only the first keeps the data volume", () => {
-    const vpc = run.find("digitalocean:index/vpc:Vpc", "vpc");
-    expect(vpc.inputs).toMatchObject({ name: "dropstack-team", region: "nyc3" });
-    expect(run.all(DROPLET).map((d) => [d.name, d.inputs.name])).toEqual([
-      ["node-droplet", "dropstack-team"],
+  test("puts three droplets in the region's VPC, the first the single node's own; only it keeps the data volume", () => {
+    expect(
+      run
+        .all(DROPLET)
+        .map((d) => [d.name, d.inputs.name])
+        .sort(),
+    ).toEqual([
       ["node-2-droplet", "dropstack-team-2"],
       ["node-3-droplet", "dropstack-team-3"],
+      ["node-droplet", "dropstack-team"],
     ]);
-    for (const droplet of run.all(DROPLET)) expect(droplet.inputs.vpcUuid).toBe("vpc-id");
+    // No VPC of their own: vpc_uuid forces a new droplet, so joining one would replace the
+    // first node (and its address) when a stack grows.
+    expect(run.resources.filter((r) => r.type === "digitalocean:index/vpc:Vpc")).toEqual([]);
+    for (const droplet of run.all(DROPLET)) expect(droplet.inputs.vpcUuid).toBeUndefined();
     expect(run.all(VOLUME).map((v) => v.inputs.name)).toEqual(["dropstack-team-data"]);
     // The others' user_data mounts nothing.
     expect(run.find(DROPLET, "node-2-droplet").inputs.userData).not.toContain(
@@ -79,21 +86,41 @@ describe("a three-node cluster", () => {
     expect(run.find(DROPLET, "node-droplet").inputs.userData).toContain("dropstack-mount-data");
   });
 
-  test("opens Swarm's ports to the VPC only; the world still gets 22 (from the SSH sources), 80, 443", () => {
-    for (const firewall of run.all("digitalocean:index/firewall:Firewall")) {
-      const rules = firewall.inputs.inboundRules.map(
-        (r: any) => `${r.protocol}/${r.portRange} from ${r.sourceAddresses.join(",")}`,
-      );
+  test("opens Swarm's ports to the cluster's droplets only; each node's own firewall keeps 22, 80, 443", () => {
+    const own = run
+      .all(FIREWALL)
+      .filter((f) => f.name !== "swarm-firewall")
+      .map((f) => f.name)
+      .sort();
+    expect(own).toEqual(["node-2-firewall", "node-3-firewall", "node-firewall"]);
+    for (const name of own) {
+      const rules = run
+        .find(FIREWALL, name)
+        .inputs.inboundRules.map(
+          (r: any) => `${r.protocol}/${r.portRange} from ${r.sourceAddresses.join(",")}`,
+        );
       expect(rules).toEqual([
         "tcp/22 from 0.0.0.0/0,::/0",
         "tcp/80 from 0.0.0.0/0,::/0",
         "tcp/443 from 0.0.0.0/0,::/0",
-        `tcp/2377 from ${FAKE_VPC_RANGE}`,
-        `tcp/7946 from ${FAKE_VPC_RANGE}`,
-        `udp/7946 from ${FAKE_VPC_RANGE}`,
-        `udp/4789 from ${FAKE_VPC_RANGE}`,
       ]);
     }
+    const swarm = run.find(FIREWALL, "swarm-firewall");
+    const ids = [1001, 1002, 1003];
+    expect(swarm.inputs.name).toBe("dropstack-team-swarm");
+    expect([...swarm.inputs.dropletIds].sort()).toEqual(ids);
+    expect(
+      swarm.inputs.inboundRules.map((r: any) => [
+        `${r.protocol}/${r.portRange}`,
+        [...r.sourceDropletIds].sort(),
+        r.sourceAddresses,
+      ]),
+    ).toEqual([
+      ["tcp/2377", ids, undefined],
+      ["tcp/7946", ids, undefined],
+      ["udp/7946", ids, undefined],
+      ["udp/4789", ids, undefined],
+    ]);
   });
 
   test("forms the swarm: init on the first node, managers join one at a time, then the worker", () => {
@@ -278,6 +305,21 @@ describe("a three-node cluster", () => {
       memoryMiB: 6144,
       diskGiB: 180,
     });
+  });
+});
+
+describe("growing a stack from one node", () => {
+  test("keeps the first droplet, its volume and its firewall exactly as they were", async () => {
+    // The default Stackfile, which both can run.
+    const one = await runProgram({ stack: "team" });
+    const three = await runProgram({ stack: "team", config: { "dropstack:nodes": "3" } });
+    for (const [type, name] of [
+      [DROPLET, "node-droplet"],
+      [VOLUME, "node-data"],
+      [FIREWALL, "node-firewall"],
+    ]) {
+      expect(three.find(type, name).inputs).toEqual(one.find(type, name).inputs);
+    }
   });
 });
 
