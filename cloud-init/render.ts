@@ -47,6 +47,20 @@ export function renderUserData(args: UserDataArgs): string {
     const runcmd = doc.get("runcmd") as YAML.YAMLSeq;
     runcmd.items = runcmd.items.filter((item) => !isMount((item as YAML.Node).toJSON()));
   }
+  // Without the template's YAML comments and blank lines, which are for us, not the node:
+  // DigitalOcean replaces a droplet whose user_data changes, and a reworded comment must not.
+  // The scripts' own comments are content and stay.
+  const bare = (node: YAML.Node) => {
+    node.commentBefore = undefined;
+    node.comment = undefined;
+    node.spaceBefore = undefined;
+  };
+  YAML.visit(doc, {
+    Node: (_key, node) => bare(node),
+    Pair: (_key, pair) => (YAML.isNode(pair.key) ? bare(pair.key) : undefined),
+  });
+  doc.commentBefore = "cloud-config";
+  doc.comment = null;
   return doc.toString({ lineWidth: 0 });
 }
 

@@ -93,6 +93,27 @@ describe("rendered user_data", () => {
     );
   });
 
+  test("carries none of the template's YAML comments or blank lines, so rewording one replaces no droplet", () => {
+    const text = renderUserData({ hostKey: hostKey(), volumeName: "v" });
+    const template = fs.readFileSync(
+      path.join(__dirname, "..", "cloud-init", "cloud-config.yaml"),
+      "utf8",
+    );
+    // The template has both, outside its scripts.
+    expect(template).toMatch(/^# The node's user_data/m);
+    expect(template).toMatch(/\n\n[a-z_]+:/);
+    const doc = YAML.parseDocument(text);
+    expect(doc.commentBefore).toBe("cloud-config");
+    expect(text.startsWith("#cloud-config\n")).toBe(true);
+    const left: string[] = [];
+    YAML.visit(doc, {
+      Node(_key, node) {
+        if (node.commentBefore || node.comment || node.spaceBefore) left.push(String(node));
+      },
+    });
+    expect(left).toEqual([]);
+  });
+
   test("installs Docker and compose, turns off password login and pins the given host key", () => {
     const key = hostKey();
     const doc = YAML.parse(renderUserData({ hostKey: key, volumeName: "v" }));
