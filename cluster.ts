@@ -77,6 +77,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     stackfileDir: args.stackfileDir,
     manager,
     nodeProviders,
+    nodeIds: nodes.map((node) => node.droplet.id),
     secretVars: Object.fromEntries(
       Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
     ),
@@ -98,6 +99,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       prefix,
       dataPath: proxyPath,
       manager,
+      managerId: first.droplet.id,
       after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
     });
   const webService = args.spec.services.find((s) => s.ports.some((p) => p.host === 80));

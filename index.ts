@@ -10,7 +10,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { deployCluster } from "./cluster";
-import { addressRecords, firstNodeArgs, nodeDockerProvider, waitForApp } from "./deploy";
+import {
+  addressRecords,
+  dockerContextProblem,
+  firstNodeArgs,
+  nodeDockerProvider,
+  waitForApp,
+} from "./deploy";
 import { Node, Proxy, Stack } from "./components";
 import { clusterNodeTags, DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
@@ -32,6 +38,8 @@ export = async () => {
   const tooOld = nodeVersionProblem();
   if (tooOld !== undefined) throw runError(tooOld);
   const config = loadConfig();
+  const context = dockerContextProblem(config.target, process.env.DOCKER_CONTEXT);
+  if (context !== undefined) throw runError(context);
   const stack = pulumi.getStack();
   const prefix = resourcePrefix(pulumi.getProject(), stack);
   // Relative to the project folder whatever folder the program runs in.
@@ -98,6 +106,7 @@ export = async () => {
       dataPath: node ? `${node.dataPath}/${stack}` : undefined,
       retainData: config.retainDataOnDestroy,
       dockerAccess: node ? node.sshEnvironment : {},
+      nodeId: node?.droplet.id,
     },
     { dependsOn: node ? [node.readiness] : [] },
   );
@@ -117,6 +126,7 @@ export = async () => {
         dataPath: node ? `${node.dataPath}/${stack}/.proxy` : undefined,
         retainData: config.retainDataOnDestroy,
         after: [...deployed.serviceComponents[plan.service].containers, ...dnsRecords],
+        nodeId: node?.droplet.id,
       },
       { providers: [provider], dependsOn: node ? [node.readiness] : [] },
     );

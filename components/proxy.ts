@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import * as crypto from "crypto";
 import { CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
+import { onNode } from "./on-node";
 import { DATA_NODE_LABEL } from "../stackfile";
 import { swarmName } from "../naming";
 import {
@@ -31,6 +32,8 @@ export interface ProxyArgs {
   retainData?: boolean;
   /** Containers that must be gone or up first: the web service's, which held port 80 before. */
   after: pulumi.Resource[];
+  /** The droplet's ID on a node: the proxy is replaced with it (see onNode). */
+  nodeId?: pulumi.Input<string>;
 }
 
 /** Caddy in front of the web service: ports 80 and 443, certificates on the data volume. */
@@ -53,14 +56,15 @@ export class Proxy extends pulumi.ComponentResource {
       this.caCertificate = ca.certPem;
       uploads.push(
         { file: PROXY_PATHS.caCert, content: ca.certPem },
-        { file: PROXY_PATHS.caKey, content: ca.keyPem },
+        // Readable by the container's root only, as a key should be.
+        { file: PROXY_PATHS.caKey, content: ca.keyPem, permissions: "0600" },
       );
     }
 
     const image = new docker.RemoteImage(
       `${name}-image`,
       { name: CADDY_IMAGE, keepLocally: true },
-      { ...parent, customTimeouts: { create: "10m", update: "10m" } },
+      { ...parent, customTimeouts: { create: "10m", update: "10m" }, ...onNode(args.nodeId) },
     );
 
     const volumes: docker.types.input.ContainerVolume[] = [];
@@ -101,8 +105,10 @@ export class Proxy extends pulumi.ComponentResource {
         volumes,
         restart: "unless-stopped",
         mustRun: true,
+        // As `docker stop` does, so Caddy finishes the requests in flight (its grace_period).
+        destroyGraceSeconds: 10,
       },
-      { ...parent, dependsOn: args.after, deleteBeforeReplace: true },
+      { ...parent, dependsOn: args.after, deleteBeforeReplace: true, ...onNode(args.nodeId) },
     );
 
     this.registerOutputs({ caCertificate: this.caCertificate });
@@ -158,6 +164,8 @@ export interface SwarmProxyArgs {
   dataPath: string;
   /** The Docker provider of the first node, a manager. */
   manager: docker.Provider;
+  /** The first node's droplet ID: the swarm's objects are replaced with it (see onNode). */
+  managerId: pulumi.Input<string>;
   /** What must exist first: the web service, which held port 80 before the proxy existed. */
   after: pulumi.Resource[];
 }
@@ -176,7 +184,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: SwarmProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:SwarmProxy", name, {}, opts);
-    const provider = { parent: this, provider: args.manager };
+    const provider = { parent: this, provider: args.manager, ...onNode(args.managerId) };
     const { plan } = args;
     const digest = (text: string) =>
       crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { linkEnvironment } from "../stackfile";
+import { onNode } from "./on-node";
 import type { ExposedPort, ServiceSpec, VolumeSpec } from "../stackfile";
 
 export interface ServiceArgs {
@@ -29,6 +30,8 @@ export interface ServiceArgs {
   resolve: (text: string) => pulumi.Input<string>;
   /** Containers of the services this one links to or takes volumes from, to start after. */
   after: pulumi.Resource[];
+  /** The droplet's ID on a node: the containers are replaced with it (see onNode). */
+  nodeId?: pulumi.Input<string>;
 }
 
 /** One Stackfile service: its containers `svc-1..svc-N`, all answering to `svc` on the network. */
@@ -84,9 +87,9 @@ export class Service extends pulumi.ComponentResource {
           })),
           volumes: [
             ...volumes,
+            // Docker's own `name:ro`: the provider ignores readOnly for fromContainer.
             ...spec.volumesFrom.map((from) => ({
-              fromContainer: `${args.prefix}-${from.service}-1`,
-              readOnly: from.readOnly,
+              fromContainer: `${args.prefix}-${from.service}-1${from.readOnly ? ":ro" : ""}`,
             })),
           ],
           restart: spec.restart,
@@ -129,24 +132,39 @@ export class Service extends pulumi.ComponentResource {
           cpuSet: spec.cpuset,
           // The provider takes megabytes.
           memory: spec.memLimit === undefined ? undefined : Math.ceil(spec.memLimit / 1024 ** 2),
+          // Said whenever memory is: Docker sets twice the memory when it is not given, and the
+          // provider, reading that back, would show a change on every up (and could not raise
+          // the memory past it later).
           memorySwap:
-            spec.memswapLimit === undefined
-              ? undefined
-              : spec.memswapLimit < 0
+            spec.memswapLimit !== undefined
+              ? spec.memswapLimit < 0
                 ? -1
-                : Math.ceil(spec.memswapLimit / 1024 ** 2),
+                : Math.ceil(spec.memswapLimit / 1024 ** 2)
+              : spec.memLimit === undefined
+                ? undefined
+                : 2 * Math.ceil(spec.memLimit / 1024 ** 2),
           readOnly: spec.readOnly,
           stdinOpen: spec.stdinOpen,
           tty: spec.tty,
-          // Pulumi keeps a container running unless its policy says to leave it stopped: a
-          // one-shot (restart: no) that exits would otherwise be recreated on every up.
-          mustRun: spec.restart !== "no",
+          // Pulumi keeps a container running only where its policy does: a container that may
+          // stop for good (restart: no, or on-failure once it succeeded) would otherwise be
+          // started again on every up.
+          mustRun: spec.restart === "always" || spec.restart === "unless-stopped",
+          // As `docker stop` does: 10 s to shut down cleanly before it is killed (the provider
+          // gives none), on every replacement and on destroy.
+          destroyGraceSeconds: 10,
+          // Volumes the image declares but the Stackfile does not place stay on the node when the
+          // container is replaced, instead of going with it.
+          removeVolumes: false,
         },
         {
           parent: this,
           dependsOn: [...args.after, ...(spec.sequential && previous ? [previous] : [])],
           // A container must go before its replacement takes its name.
           deleteBeforeReplace: true,
+          // The provider cannot update a healthcheck in place, and would silently keep the old.
+          replaceOnChanges: ["healthcheck"],
+          ...onNode(args.nodeId),
         },
       );
       this.containers.push(container);

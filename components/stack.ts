@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { aliasesOf, dependencies, linkTargets, parseExposedPorts, startOrder } from "../stackfile";
 import type { ExposedPort, ServiceSpec, StackSpec } from "../stackfile";
+import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";
 import { Service } from "./service";
 
@@ -30,6 +31,8 @@ export interface StackArgs {
    * DROPSTACK_HOST and DROPSTACK_SSH_OPTS for a node; {} for this machine's Docker.
    */
   dockerAccess: Record<string, pulumi.Input<string>>;
+  /** The droplet's ID on a node (see onNode); undefined for this machine's Docker. */
+  nodeId?: pulumi.Input<string>;
 }
 
 // Relative to the project folder, where Pulumi runs commands (see READY_SCRIPT in node.ts).
@@ -60,7 +63,11 @@ export class Stack extends pulumi.ComponentResource {
     Object.assign(this.generatedSecrets, secrets.generated);
     const resolve = secrets.resolve;
 
-    const network = new docker.Network(`${name}-network`, { name: args.prefix }, parent);
+    const network = new docker.Network(
+      `${name}-network`,
+      { name: args.prefix },
+      { ...parent, ...onNode(args.nodeId) },
+    );
     this.networkName = network.name;
 
     // One image resource per distinct image: no dependencies between them, so they pull in parallel.
@@ -71,6 +78,7 @@ export class Stack extends pulumi.ComponentResource {
           imageKey(service),
           serviceImage(imageResourceName(name, service), service, args.stackfileDir, resolve, {
             parent: this,
+            ...onNode(args.nodeId),
           }),
         );
     }
@@ -101,6 +109,7 @@ export class Stack extends pulumi.ComponentResource {
           retainData: args.retainData,
           resolve,
           after,
+          nodeId: args.nodeId,
         },
         parent,
       );
@@ -154,7 +163,13 @@ export function serviceImage(
       keepLocally: true,
       build: {
         context,
-        dockerfile: service.build.dockerfile ?? "Dockerfile",
+        // The classic builder, through the provider's own connection to the node: since the
+        // provider's 4.5 its BuildKit path builds on the Docker that DOCKER_HOST or the local
+        // socket names, not the provider's host (terraform-provider-docker#972), so a node's
+        // image would be built on this machine, then looked for on the node and not found.
+        useLegacyBuilder: true,
+        // Which that builder reads relative to the folder Pulumi runs in, not to the context.
+        dockerfile: path.join(context, service.build.dockerfile ?? "Dockerfile"),
         buildArgs: Object.fromEntries(
           Object.entries(service.build.args).map(([k, v]) => [k, resolve(v)]),
         ),

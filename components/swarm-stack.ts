@@ -10,6 +10,7 @@ import {
   type StackSpec,
 } from "../stackfile";
 import { swarmName } from "../naming";
+import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";
 import { imageReference, imageResourceName, linkedImagePorts, serviceImage } from "./stack";
 
@@ -105,6 +106,12 @@ export interface SwarmStackArgs {
   manager: docker.Provider;
   /** The Docker provider of every node, the first included: built images are built on each. */
   nodeProviders: docker.Provider[];
+  /**
+   * Each node's droplet ID, in the order of nodeProviders (see onNode): an image is replaced
+   * with its node's droplet, the network and the services with the first node's, where the
+   * swarm is formed.
+   */
+  nodeIds: pulumi.Input<string>[];
   /** Values of the secret variables the Stackfile uses (from stackVars set with --secret). */
   secretVars?: Record<string, pulumi.Input<string>>;
   /** Prefix of service, network and config names. */
@@ -148,7 +155,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       `${name}-network`,
       // Attachable, so `docker run --network` can reach the services to debug them.
       { name: args.prefix, driver: "overlay", attachable: true },
-      { parent: this, provider: args.manager },
+      { parent: this, provider: args.manager, ...onNode(args.nodeIds[0]) },
     );
     this.networkId = network.id;
 
@@ -166,10 +173,7 @@ export class SwarmStack extends pulumi.ComponentResource {
             service,
             args.stackfileDir,
             secrets.resolve,
-            {
-              parent: this,
-              provider,
-            },
+            { parent: this, provider, ...onNode(args.nodeIds[i]) },
           ),
         ),
       );
@@ -306,6 +310,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         parent: this,
         provider: args.manager,
         ...SERVICE_REPLACEMENT,
+        ...onNode(args.nodeIds[0]),
         // Its image on every node that may run it, and the services it links to, first.
         dependsOn: [
           ...(args.after ?? []),

@@ -25,6 +25,8 @@ export interface RecordedResource {
   replaceOnChanges: string[];
   /** The `ignoreChanges` option: input paths whose change the engine ignores after create. */
   ignoreChanges: string[];
+  /** The `replacementTrigger` option's value: when it changes, the resource is replaced. */
+  replacementTrigger?: unknown;
   /** The `import` option: the ID of an existing cloud resource to adopt. */
   importId?: string;
   /** Dotted paths of the inputs that arrived as secrets. */
@@ -199,6 +201,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
       deleteBeforeReplace: req.getDeletebeforereplace(),
       replaceOnChanges: req.getReplaceonchangesList(),
       ignoreChanges: req.getIgnorechangesList(),
+      replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
       importId: req.getImportid() || undefined,
       // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
       provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,

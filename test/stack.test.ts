@@ -141,6 +141,35 @@ describe("the default datascience stack", () => {
     }
   });
 
+  test("replaces everything it runs on the node when the droplet is replaced", () => {
+    // The Docker provider's host changing replaces none of its resources by itself.
+    const onNode = run.resources.filter((r) => r.type.startsWith("docker:index/"));
+    expect(onNode.map((r) => r.name).sort()).toEqual([
+      "proxy-container",
+      "proxy-image",
+      "stack-datascience-1",
+      "stack-image-datascience",
+      "stack-image-mongo-8-0",
+      "stack-mongo-1",
+      "stack-network",
+    ]);
+    for (const resource of onNode) expect(resource.replacementTrigger).toBe("1001");
+  });
+
+  test("gives containers a clean stop, keeps image volumes, and says what the provider gets wrong", () => {
+    for (const name of ["stack-datascience-1", "stack-mongo-1", "proxy-container"]) {
+      const container = run.find(CONTAINER, name);
+      // As docker stop: the provider would otherwise kill at once on every replacement.
+      expect(container.inputs.destroyGraceSeconds).toBe(10);
+      expect(container.deleteBeforeReplace).toBe(true);
+    }
+    const mongo = run.find(CONTAINER, "stack-mongo-1");
+    expect(mongo.inputs.removeVolumes).toBe(false);
+    // The provider cannot change a healthcheck in place.
+    expect(mongo.replaceOnChanges).toEqual(["healthcheck"]);
+    expect(mongo.inputs.mustRun).toBe(true);
+  });
+
   test("ends `up` only when the URL answers over HTTPS, after every container", () => {
     const ready = run.find("command:local:Command", "app-ready");
     expect(ready.inputs.create).toBe(`node scripts/wait-http.js https://${FAKE_IP}/ 600`);
@@ -283,7 +312,8 @@ describe("a stack of several services", () => {
       { hostPath: "/var/log/site", containerPath: "/logs", readOnly: false },
     ]);
     expect(run.find(CONTAINER, "stack-backup-1").inputs.volumes).toEqual([
-      { fromContainer: "dropstack-dev-db-1", readOnly: true },
+      // Docker's own name:ro: the provider ignores readOnly for fromContainer.
+      { fromContainer: "dropstack-dev-db-1:ro" },
     ]);
   });
 
@@ -370,10 +400,13 @@ describe("a Stackfile using every key", () => {
     });
     expect(envOf(run, "stack-app-1")).toMatchObject({ GREETING: "hi", LITERAL: "costs $5" });
     expect(envOf(run, "stack-app-1").API_TOKEN).toBe(generated(run, "stack-api-token"));
-    expect(run.find(IMAGE, "stack-image-app").inputs.build).toMatchObject({
-      dockerfile: "Dockerfile",
-      buildArgs: { VERSION: "1.0" },
-    });
+    const build = run.find(IMAGE, "stack-image-app").inputs.build;
+    expect(build).toMatchObject({ buildArgs: { VERSION: "1.0" }, useLegacyBuilder: true });
+    // The classic builder reads the Dockerfile relative to where Pulumi runs, not the context.
+    expect(build.dockerfile).toBe(path.join(build.context, "Dockerfile"));
+    expect(path.resolve(run.cwd, build.dockerfile)).toBe(
+      path.join(ROOT, "test", "fixtures", "app", "Dockerfile"),
+    );
     expect(run.find(CONTAINER, "stack-store-1").inputs.restart).toBe("always");
     // The node's firewall keeps 8000 closed, so there is no public URL to wait for.
     expect(run.outputs.url).toBeUndefined();
@@ -407,12 +440,66 @@ describe("bad input", () => {
     );
   });
 
+  test("DOCKER_CONTEXT set for a droplet fails before anything exists: the provider would deploy there", async () => {
+    process.env.DOCKER_CONTEXT = "desktop-linux";
+    try {
+      const failure = runProgram({});
+      await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+      await expect(failure).rejects.toThrow(
+        "DOCKER_CONTEXT is set (desktop-linux), and the Docker provider would deploy to that " +
+          "context instead of the droplet. Unset it for dropstack: `env -u DOCKER_CONTEXT npx pulumi up`",
+      );
+      // On the local target it is the user's Docker to choose.
+      await expect(
+        runProgram({ stack: "local", config: { "dropstack:target": "local" } }),
+      ).resolves.toBeDefined();
+    } finally {
+      delete process.env.DOCKER_CONTEXT;
+    }
+  });
+
   test("bad config fails before any resource exists", async () => {
     const failure = runProgram({ config: { "dropstack:region": "Mars" } });
     await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
     await expect(failure).rejects.toThrow(
       'Invalid stack configuration:\n  - dropstack:region: "Mars" is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1',
     );
+  });
+});
+
+describe("containers the provider would otherwise get wrong", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-containers-"));
+    fs.writeFileSync(
+      path.join(dir, "stack.yml"),
+      [
+        "web:\n  image: nginx:1.27\n  restart: always\n  mem_limit: 300m",
+        "worker:\n  image: busybox:1.36\n  command: sleep 60\n  restart: unless-stopped",
+        "job:\n  image: busybox:1.36\n  command: sh -c 'echo done'\n  restart: on-failure",
+        "once:\n  image: busybox:1.36\n  command: sh -c 'echo once'\n  restart: 'no'",
+      ].join("\n") + "\n",
+    );
+    run = await runProgram({ config: { "dropstack:stackfile": path.join(dir, "stack.yml") } });
+  });
+
+  test("keeps running only what its policy keeps running: a finished job is not started again on every up", () => {
+    const mustRun = Object.fromEntries(
+      ["web", "worker", "job", "once"].map((s) => [
+        s,
+        run.find(CONTAINER, `stack-${s}-1`).inputs.mustRun,
+      ]),
+    );
+    expect(mustRun).toEqual({ web: true, worker: true, job: false, once: false });
+  });
+
+  test("says the swap limit with the memory limit, as Docker would set it (twice the memory)", () => {
+    // Left out, Docker sets it and the provider shows a change on every up.
+    expect(run.find(CONTAINER, "stack-web-1").inputs).toMatchObject({
+      memory: 300,
+      memorySwap: 600,
+    });
+    expect(run.find(CONTAINER, "stack-worker-1").inputs.memorySwap).toBeUndefined();
   });
 });
 
@@ -466,7 +553,7 @@ describe("the Stackfile the real-engine test deploys", () => {
     expect(run.find(CONTAINER, "stack-web-1").inputs).toMatchObject({
       restart: "always",
       mustRun: true,
-      volumes: [{ fromContainer: "dropstack-test-shared-1", readOnly: false }],
+      volumes: [{ fromContainer: "dropstack-test-shared-1" }],
     });
     expect(
       run
