@@ -99,3 +99,19 @@ export function addressRecords(
     ];
   });
 }
+
+/**
+ * Why the Docker provider would deploy somewhere else than the node, or undefined. The provider
+ * reads DOCKER_CONTEXT from the environment and lets it override the host it is given, so with it
+ * set, the node's containers would go to that context (often this machine's Docker).
+ */
+export function dockerContextProblem(
+  target: "digitalocean" | "local",
+  dockerContext: string | undefined,
+): string | undefined {
+  if (target !== "digitalocean" || !dockerContext) return undefined;
+  return (
+    `DOCKER_CONTEXT is set (${dockerContext}), and the Docker provider would deploy to that ` +
+    "context instead of the droplet. Unset it for dropstack: `env -u DOCKER_CONTEXT npx pulumi up`"
+  );
+}
