@@ -87,7 +87,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     after: folders,
   });
 
-  const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes, config) : [];
+  const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes) : [];
   // The certificate is for the domain, or the first node's address (where the data is).
   const site = config.domain !== "" ? pulumi.output(config.domain) : first.ipv4Address;
   const proxy =

@@ -70,34 +70,26 @@ export function waitForApp(
 }
 
 /**
- * The nodes' A records (and AAAA with IPv6), deleted with the stack: one per node, since on a
- * cluster Swarm's routing mesh lets every node answer for the proxy.
+ * The nodes' A records, deleted with the stack: one per node, since on a cluster Swarm's routing
+ * mesh lets every node answer for the proxy.
  */
 export function addressRecords(
   record: { zone: string; name: string },
   nodes: Node[],
-  config: DropstackConfig,
 ): digitalocean.DnsRecord[] {
-  return nodes.flatMap((node, i) => {
-    const suffix = i === 0 ? "" : `-${i + 1}`;
-    const common = { domain: record.zone, name: record.name, ttl: 300 };
-    return [
-      new digitalocean.DnsRecord(`dns-a${suffix}`, {
-        ...common,
+  // A records only, even with ipv6: the Docker provider publishes ports on 0.0.0.0, so the
+  // proxy answers on IPv4 alone, and an AAAA record would send IPv6 visitors (and Let's
+  // Encrypt's validation, which tries IPv6 first) to a port nothing listens on.
+  return nodes.map(
+    (node, i) =>
+      new digitalocean.DnsRecord(`dns-a${i === 0 ? "" : `-${i + 1}`}`, {
+        domain: record.zone,
+        name: record.name,
+        ttl: 300,
         type: "A",
         value: node.ipv4Address,
       }),
-      ...(config.ipv6
-        ? [
-            new digitalocean.DnsRecord(`dns-aaaa${suffix}`, {
-              ...common,
-              type: "AAAA",
-              value: node.droplet.ipv6Address,
-            }),
-          ]
-        : []),
-    ];
-  });
+  );
 }
 
 /**

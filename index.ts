@@ -62,7 +62,8 @@ export = async () => {
       `The Stackfile's builds cannot run:\n  - ${buildProblems.map(formatDiagnostic).join("\n  - ")}`,
     );
   }
-  const size = config.target === "digitalocean" ? await dropletSize(config.size) : undefined;
+  const size =
+    config.target === "digitalocean" ? await dropletSize(config.size, config.region) : undefined;
   const dnsRecord =
     config.target === "digitalocean" && config.manageDns ? await dnsZone(config.domain) : undefined;
   if (cluster) {
@@ -86,7 +87,7 @@ export = async () => {
     node = new Node("node", firstNodeArgs(config, stack, prefix));
     provider = nodeDockerProvider("node-docker", node);
     host = node.ipv4Address;
-    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node], config));
+    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node]));
   } else {
     // This machine's engine: DOCKER_HOST if set, else the default socket.
     provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
@@ -188,15 +189,25 @@ function proxyPlan(config: DropstackConfig, spec: StackSpec): ProxyPlan | undefi
 }
 
 /** The size from DigitalOcean's own list; fails with the config key when it offers no such size. */
-async function dropletSize(slug: string) {
+async function dropletSize(slug: string, region: string) {
   const { sizes } = await digitalocean.getSizes({ filters: [{ key: "slug", values: [slug] }] });
-  if (sizes.length === 0) {
+  const list =
+    "list them with `doctl compute size list` or see the control panel's Create Droplet page";
+  if (sizes.length === 0)
     throw runError(
-      `dropstack:size: ${JSON.stringify(slug)} is not a size DigitalOcean offers; list them with ` +
-        "`doctl compute size list` or see the control panel's Create Droplet page",
+      `dropstack:size: ${JSON.stringify(slug)} is not a size DigitalOcean offers; ${list}`,
     );
-  }
-  return sizes[0];
+  const [size] = sizes;
+  // Checked here, before anything is made, rather than by the droplet's create failing.
+  if (!size.available)
+    throw runError(
+      `dropstack:size: ${JSON.stringify(slug)} cannot be ordered now (DigitalOcean lists it as unavailable); choose another size, ${list}`,
+    );
+  if (!size.regions.includes(region))
+    throw runError(
+      `dropstack:size: ${JSON.stringify(slug)} is not offered in ${region}; it is in ${[...size.regions].sort().join(", ")}. Choose another size or region`,
+    );
+  return size;
 }
 
 /** The DNS zone in the DigitalOcean account that holds `domain`; fails before anything is made. */

@@ -2,7 +2,8 @@ import * as crypto from "crypto";
 
 /**
  * A DigitalOcean-safe name (droplet host name, volume, firewall) from the project and stack:
- * lowercase letters, digits and dashes, starting with a letter, at most 60 characters.
+ * lowercase letters, digits and dashes, starting with a letter, at most 59 characters, so that
+ * the data volume's `<prefix>-data` keeps within DigitalOcean's 64 for a volume name.
  */
 export function resourcePrefix(project: string, stack: string): string {
   const slug = `${project}-${stack}`
@@ -10,7 +11,7 @@ export function resourcePrefix(project: string, stack: string): string {
     .replace(/[^a-z0-9-]+/g, "-")
     .replace(/-+/g, "-")
     .replace(/^[^a-z]+/, "")
-    .slice(0, 60)
+    .slice(0, 59)
     .replace(/-+$/, "");
   return slug === "" ? "dropstack" : slug;
 }

@@ -31,7 +31,17 @@ async function main(): Promise<void> {
       call(args) {
         if (args.token !== "digitalocean:index/getSizes:getSizes") throw new Error(args.token);
         return {
-          sizes: [{ slug: "s-2vcpu-2gb", priceMonthly: 18, vcpus: 2, memory: 2048, disk: 60 }],
+          sizes: [
+            {
+              slug: "s-2vcpu-2gb",
+              priceMonthly: 18,
+              vcpus: 2,
+              memory: 2048,
+              disk: 60,
+              available: true,
+              regions: ["nyc3"],
+            },
+          ],
         };
       },
     },

@@ -147,7 +147,17 @@ describe("monthlyCost", () => {
       calls: {
         "digitalocean:index/getSizes:getSizes": () => ({
           id: "sizes",
-          sizes: [{ slug: "s-2vcpu-2gb", priceMonthly: 21.5, vcpus: 2, memory: 2048, disk: 60 }],
+          sizes: [
+            {
+              slug: "s-2vcpu-2gb",
+              priceMonthly: 21.5,
+              vcpus: 2,
+              memory: 2048,
+              disk: 60,
+              available: true,
+              regions: ["nyc3"],
+            },
+          ],
         }),
       },
     });
@@ -160,6 +170,29 @@ describe("monthlyCost", () => {
     await expect(failure).rejects.toThrow(
       'dropstack:size: "s-99vcpu-1tb" is not a size DigitalOcean offers; list them with `doctl compute size list` ' +
         "or see the control panel's Create Droplet page",
+    );
+  });
+
+  test("fails before anything exists when the size is not offered in the region", async () => {
+    const failure = runProgram({
+      config: { "dropstack:size": "g-2vcpu-8gb", "dropstack:region": "sfo3" },
+    });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'dropstack:size: "g-2vcpu-8gb" is not offered in sfo3; it is in fra1, nyc3. Choose another size or region',
+    );
+    const run = await runProgram({
+      config: { "dropstack:size": "g-2vcpu-8gb", "dropstack:region": "fra1" },
+    });
+    expect(run.find("digitalocean:index/droplet:Droplet").inputs.size).toBe("g-2vcpu-8gb");
+  });
+
+  test("fails before anything exists when the size can no longer be ordered", async () => {
+    const failure = runProgram({ config: { "dropstack:size": "s-1vcpu-3gb" } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'dropstack:size: "s-1vcpu-3gb" cannot be ordered now (DigitalOcean lists it as unavailable); ' +
+        "choose another size, list them with `doctl compute size list` or see the control panel's Create Droplet page",
     );
   });
 });

@@ -106,9 +106,21 @@ function computedState(
   }
 }
 
-/** A two-entry stand-in for DigitalOcean's size list, filtered by slug as the API would. */
+/** Regions where the stand-in sizes are offered, as DigitalOcean lists them. */
+const REGIONS = ["ams3", "blr1", "fra1", "lon1", "nyc1", "nyc3", "sfo3", "sgp1", "syd1", "tor1"];
+
+/** A stand-in for DigitalOcean's size list, filtered by slug as the API would. */
 export const SIZES = [
-  { slug: "s-2vcpu-2gb", priceMonthly: 18, priceHourly: 0.02679, vcpus: 2, memory: 2048, disk: 60 },
+  {
+    slug: "s-2vcpu-2gb",
+    priceMonthly: 18,
+    priceHourly: 0.02679,
+    vcpus: 2,
+    memory: 2048,
+    disk: 60,
+    available: true,
+    regions: REGIONS,
+  },
   {
     slug: "s-4vcpu-8gb",
     priceMonthly: 48,
@@ -116,6 +128,29 @@ export const SIZES = [
     vcpus: 4,
     memory: 8192,
     disk: 160,
+    available: true,
+    regions: REGIONS,
+  },
+  // Offered in a few regions only, and one no longer sold.
+  {
+    slug: "g-2vcpu-8gb",
+    priceMonthly: 63,
+    priceHourly: 0.09375,
+    vcpus: 2,
+    memory: 8192,
+    disk: 25,
+    available: true,
+    regions: ["nyc3", "fra1"],
+  },
+  {
+    slug: "s-1vcpu-3gb",
+    priceMonthly: 15,
+    priceHourly: 0.02232,
+    vcpus: 1,
+    memory: 3072,
+    disk: 60,
+    available: false,
+    regions: REGIONS,
   },
 ];
 

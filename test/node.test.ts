@@ -110,6 +110,18 @@ describe("the node on DigitalOcean with the default config", () => {
   });
 });
 
+describe("names", () => {
+  test("a long stack name keeps the data volume's name within DigitalOcean's 64 characters", async () => {
+    const run = await runProgram({
+      stack: "research-group-notebooks-for-the-whole-department-xyz",
+    });
+    const volume = run.find(VOLUME).inputs.name as string;
+    expect(volume).toBe("dropstack-research-group-notebooks-for-the-whole-department-data");
+    expect(volume.length).toBe(64);
+    expect(run.find(DROPLET).inputs.name).toMatch(/^[a-z][a-z0-9-]{0,58}$/);
+  });
+});
+
 describe("the node with a non-default config", () => {
   test("passes region, size, volume, backups, IPv6, extra keys and SSH sources through", async () => {
     const run = await runProgram({
