@@ -24,6 +24,13 @@ case "$status" in
 esac
 if [ -n "$data_mount" ]; then
   mountpoint -q "$data_mount" || fail "the data volume is not mounted at $data_mount"
+  # A volume made larger (dropstack:volumeSize) grows its filesystem too, online; on a volume
+  # of the same size resize2fs has nothing to do. The disk's new size is read first.
+  device=$(findmnt -n -o SOURCE "$data_mount")
+  disk=$(basename "$(readlink -f "$device")")
+  [ -w "/sys/block/$disk/device/rescan" ] && echo 1 > "/sys/block/$disk/device/rescan"
+  resize2fs "$device" > /dev/null 2>&1 ||
+    fail "the data volume's filesystem could not grow to the volume's size ('resize2fs $device' failed)"
 fi
 docker info > /dev/null 2>&1 || fail "Docker does not answer ('docker info' failed)"
 echo "dropstack: node ready"

@@ -231,7 +231,8 @@ export class Node extends pulumi.ComponentResource {
           DROPSTACK_TIMEOUT: String(timeoutSeconds),
           DROPSTACK_DATA_MOUNT: volume ? DATA_MOUNT : "",
         },
-        triggers: [this.droplet.id, ...(volume ? [volume.id] : [])],
+        // Again for a larger volume, whose filesystem node-check.sh then grows.
+        triggers: [this.droplet.id, ...(volume ? [volume.id, volume.size] : [])],
       },
       {
         ...parent,

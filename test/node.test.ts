@@ -72,7 +72,8 @@ describe("the node on DigitalOcean with the default config", () => {
   test("waits for readiness over SSH once the droplet, with its volume, is up", () => {
     const ready = run.find(COMMAND, "node-ready");
     expect(ready.dependsOn).toContain("node-droplet");
-    expect(ready.inputs.triggers).toEqual(["1001", "node-data-id"]);
+    // The volume's size too: a larger volume runs it again, and it grows the filesystem.
+    expect(ready.inputs.triggers).toEqual(["1001", "node-data-id", 10]);
     expect(ready.inputs.create).toMatch(/^sh \S*cloud-init\/wait-ready\.sh$/);
     expect(ready.inputs.environment).toMatchObject({
       DROPSTACK_HOST: FAKE_IP,

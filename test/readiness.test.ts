@@ -34,7 +34,14 @@ function waitReady(tools: Record<string, string>, timeout = "30") {
   });
 }
 
-const HEALTHY = { ssh: REMOTE_SSH, "cloud-init": "exit 0", mountpoint: "exit 0", docker: "exit 0" };
+const HEALTHY = {
+  ssh: REMOTE_SSH,
+  "cloud-init": "exit 0",
+  mountpoint: "exit 0",
+  docker: "exit 0",
+  findmnt: 'echo "/dev/sda"',
+  resize2fs: 'echo "resize2fs $*" >> "${RESIZE_LOG:-/dev/null}"',
+};
 
 describe("waiting for the node", () => {
   test("succeeds once cloud-init is done, the volume mounted and Docker answering", () => {
@@ -65,6 +72,25 @@ describe("waiting for the node", () => {
       "dropstack: the node is not ready: cloud-init failed (exit status 1)",
     );
     expect(result.output).toContain("Last lines of /var/log/cloud-init-output.log:");
+  });
+
+  test("grows the data volume's filesystem to the volume's size, from its mount's device", () => {
+    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-resize-")), "log");
+    process.env.RESIZE_LOG = log;
+    try {
+      expect(waitReady(HEALTHY)).toEqual({ status: 0, output: "dropstack: node ready\n" });
+    } finally {
+      delete process.env.RESIZE_LOG;
+    }
+    expect(fs.readFileSync(log, "utf8")).toBe("resize2fs /dev/sda\n");
+  });
+
+  test("fails when the filesystem cannot grow, saying what failed", () => {
+    const result = waitReady({ ...HEALTHY, resize2fs: "exit 1" });
+    expect(result.status).toBe(1);
+    expect(result.output).toContain(
+      "dropstack: the node is not ready: the data volume's filesystem could not grow to the volume's size ('resize2fs /dev/sda' failed)",
+    );
   });
 
   test("fails when the data volume is not mounted", () => {
