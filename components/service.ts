@@ -1,8 +1,20 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { linkEnvironment } from "../stackfile";
+import * as crypto from "crypto";
 import { onNode } from "./on-node";
-import type { ExposedPort, ServiceSpec, VolumeSpec } from "../stackfile";
+import type { ExposedPort, HealthcheckSpec, ServiceSpec, VolumeSpec } from "../stackfile";
+
+/**
+ * A label naming the Stackfile's healthcheck by its hash. The provider cannot update a
+ * container's healthcheck, and keeps the old one without a word; labels force a new container
+ * and are never read back, so a changed healthcheck replaces the container, while what Docker
+ * fills in from the image's own HEALTHCHECK (which the provider reads back) replaces nothing.
+ */
+export function healthcheckLabel(healthcheck: HealthcheckSpec): { label: string; value: string } {
+  const hash = crypto.createHash("sha256").update(JSON.stringify(healthcheck)).digest("hex");
+  return { label: "dropstack.healthcheck", value: hash.slice(0, 12) };
+}
 
 export interface ServiceArgs {
   /** The service, from the Stackfile. */
@@ -116,12 +128,13 @@ export class Service extends pulumi.ComponentResource {
           dns: orUndefined(spec.dns),
           dnsSearches: orUndefined(spec.dnsSearch),
           hosts: orUndefined(spec.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))),
-          labels: orUndefined(
-            Object.entries(spec.labels).map(([label, value]) => ({
+          labels: orUndefined([
+            ...Object.entries(spec.labels).map(([label, value]) => ({
               label,
               value: args.resolve(value),
             })),
-          ),
+            ...(spec.healthcheck ? [healthcheckLabel(spec.healthcheck)] : []),
+          ]),
           securityOpts: orUndefined(spec.securityOpt),
           cgroupParent: spec.cgroupParent,
           workingDir: spec.workingDir,
@@ -162,8 +175,6 @@ export class Service extends pulumi.ComponentResource {
           dependsOn: [...args.after, ...(spec.sequential && previous ? [previous] : [])],
           // A container must go before its replacement takes its name.
           deleteBeforeReplace: true,
-          // The provider cannot update a healthcheck in place, and would silently keep the old.
-          replaceOnChanges: ["healthcheck"],
           ...onNode(args.nodeId),
         },
       );

@@ -37,7 +37,13 @@ case "${1:-}" in
     # The token for this role, from the init step's JSON on stdin.
     token=$(sed -n "s/.*\"$DROPSTACK_ROLE\":\"\\([A-Za-z0-9-]*\\)\".*/\\1/p")
     [ -n "$token" ] || { echo "swarm.sh: no $DROPSTACK_ROLE token on stdin" >&2; exit 2; }
-    printf '%s\n' "$token" | node "[ \"\$($state)\" = active ] || { read -r token; docker swarm join --advertise-addr $DROPSTACK_ADDR --token \"\$token\" $DROPSTACK_MANAGER_ADDR:2377 >&2; }"
+    # Already in the first node's swarm: nothing to do. In another one (the swarm of a first
+    # node that has since been replaced), it leaves that first, or it would stay there.
+    # (The first node's list is read first: should it not answer, this fails before anything.)
+    members=$(manager "docker node ls -q")
+    id=$(node "docker info --format '{{.Swarm.NodeID}}'")
+    if [ -n "$id" ] && printf '%s\n' "$members" | grep -qxF "$id"; then exit 0; fi
+    printf '%s\n' "$token" | node "[ \"\$($state)\" = inactive ] || docker swarm leave --force >&2; read -r token; docker swarm join --advertise-addr $DROPSTACK_ADDR --token \"\$token\" $DROPSTACK_MANAGER_ADDR:2377 >&2"
     ;;
   label)
     : "${DROPSTACK_NODE:?}"

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { healthcheckLabel } from "../components/service";
 import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -165,8 +166,18 @@ describe("the default datascience stack", () => {
     }
     const mongo = run.find(CONTAINER, "stack-mongo-1");
     expect(mongo.inputs.removeVolumes).toBe(false);
-    // The provider cannot change a healthcheck in place.
-    expect(mongo.replaceOnChanges).toEqual(["healthcheck"]);
+    // The provider cannot change a healthcheck in place: a label (forcing a new container, never
+    // read back) names it, so a changed healthcheck replaces the container.
+    const label = (c: typeof mongo) =>
+      c.inputs.labels.find((l: { label: string }) => l.label === "dropstack.healthcheck")?.value;
+    expect(label(mongo)).toMatch(/^[0-9a-f]{12}$/);
+    expect(mongo.replaceOnChanges).toEqual([]);
+    const check = { test: ["CMD", "true"], interval: "10s" };
+    expect(healthcheckLabel(check)).toEqual(healthcheckLabel({ ...check }));
+    expect(healthcheckLabel(check).value).not.toBe(
+      healthcheckLabel({ ...check, interval: "20s" }).value,
+    );
+    expect(run.find(CONTAINER, "stack-datascience-1").inputs.labels).toBeUndefined();
     expect(mongo.inputs.mustRun).toBe(true);
   });
 
@@ -374,7 +385,10 @@ describe("a Stackfile using every key", () => {
       dns: ["1.1.1.1"],
       dnsSearches: ["example.com"],
       hosts: [{ host: "metadata", ip: "127.0.0.1" }],
-      labels: [{ label: "com.example.team", value: "data" }],
+      labels: [
+        { label: "com.example.team", value: "data" },
+        { label: "dropstack.healthcheck", value: expect.stringMatching(/^[0-9a-f]{12}$/) },
+      ],
       securityOpts: ["no-new-privileges"],
       cgroupParent: "dropstack",
       workingDir: "/srv",
@@ -525,7 +539,9 @@ describe("secrets outside the environment", () => {
     const cache = run.find(CONTAINER, "stack-cache-1");
     expect(cache.inputs.command).toEqual(["redis-server", "--requirepass", password]);
     expect(cache.inputs.healthcheck.tests).toEqual(["CMD-SHELL", `redis-cli -a ${password} ping`]);
-    expect(cache.inputs.labels).toEqual([{ label: "auth", value: `token ${token}` }]);
+    expect(cache.inputs.labels[0]).toEqual({ label: "auth", value: `token ${token}` });
+    // The healthcheck's label hashes the Stackfile's text, never the secret's value.
+    expect(cache.inputs.labels[1].label).toBe("dropstack.healthcheck");
     expect(run.find(CONTAINER, "stack-app-1").inputs.entrypoints).toEqual([
       "env",
       `TOKEN=${token}`,

@@ -9,6 +9,7 @@ import { run } from "./tools";
 const SCRIPT = path.join(ROOT, "scripts", "swarm.sh");
 const FIRST = "203.0.113.10";
 const SECOND = "203.0.113.11";
+const TOKENS = '{"worker":"SWMTKN-1-worker","manager":"SWMTKN-1-manager"}\n';
 
 const SSH = [
   "#!/bin/sh",
@@ -25,6 +26,9 @@ const DOCKER = [
   'case "$*" in',
   // The first node's state comes from the test; any other node is not in a swarm yet.
   '  "info --format {{.Swarm.LocalNodeState}}") if [ "$SSH_HOST" = "$ACTIVE_HOST" ]; then echo active; else echo inactive; fi ;;',
+  // The node's ID when it is in a swarm; the first node's list of its swarm's nodes.
+  '  "info --format {{.Swarm.NodeID}}") if [ "$SSH_HOST" = "$ACTIVE_HOST" ]; then echo "$ACTIVE_ID"; fi ;;',
+  '  "node ls -q") for id in $MEMBERS; do echo "$id"; done ;;',
   '  "swarm join-token -q worker") echo SWMTKN-1-worker ;;',
   '  "swarm join-token -q manager") echo SWMTKN-1-manager ;;',
   '  "node inspect --format"*) echo "dropstack.node dropstack.data dropstack.tag.old dropstack.tag.gpu " ;;',
@@ -45,6 +49,8 @@ function swarm(
     PATH: `${dir}:/usr/bin:/bin`,
     LOG: log,
     ACTIVE_HOST: "",
+    ACTIVE_ID: "",
+    MEMBERS: "n1firstnode0000000000000",
     DROPSTACK_SSH_OPTS: "-i key -o StrictHostKeyChecking=yes",
     DROPSTACK_MANAGER_SSH_OPTS: "-i key1 -o StrictHostKeyChecking=yes",
     DROPSTACK_MANAGER_HOST: FIRST,
@@ -103,6 +109,42 @@ describe("scripts/swarm.sh", () => {
       `${SECOND}: docker swarm join --advertise-addr 10.10.0.3 --token SWMTKN-1-worker 10.10.0.2:2377`,
     );
     expect(ssh.join("\n")).not.toContain("SWMTKN");
+  });
+
+  test("join does nothing on a node already in the first node's swarm", () => {
+    const { status, calls } = swarm(
+      "join",
+      {
+        DROPSTACK_HOST: SECOND,
+        DROPSTACK_ADDR: "10.10.0.3",
+        DROPSTACK_ROLE: "worker",
+        ACTIVE_HOST: SECOND,
+        ACTIVE_ID: "n2secondnode000000000000",
+        MEMBERS: "n1firstnode0000000000000 n2secondnode000000000000",
+      },
+      TOKENS,
+    );
+    expect(status).toBe(0);
+    expect(calls.filter((c) => c.includes("swarm"))).toEqual([]);
+  });
+
+  test("join takes a node still in the swarm of a replaced first node out of it, then joins", () => {
+    const { status, calls } = swarm(
+      "join",
+      {
+        DROPSTACK_HOST: SECOND,
+        DROPSTACK_ADDR: "10.10.0.3",
+        DROPSTACK_ROLE: "manager",
+        ACTIVE_HOST: SECOND,
+        ACTIVE_ID: "n2intheoldswarm000000000",
+      },
+      TOKENS,
+    );
+    expect(status).toBe(0);
+    expect(calls.filter((c) => c.includes("swarm"))).toEqual([
+      `${SECOND}: docker swarm leave --force`,
+      `${SECOND}: docker swarm join --advertise-addr 10.10.0.3 --token SWMTKN-1-manager 10.10.0.2:2377`,
+    ]);
   });
 
   test("join refuses a missing token or role, saying which", () => {

@@ -334,25 +334,33 @@ export async function clusterChecks(
       expectEqual(snapshot(), before, "the nodes (ID, hostname, role, labels)");
     });
 
-    await after("a fourth node joins as a worker with the worker token", async () => {
-      const count = 4;
-      expectEqual(role(4, count), "worker", "node 4's role");
-      join(4, count, tokens);
-      label(4);
-      expectEqual(swarmState(4), "active false", `${name(4)}'s swarm state`);
-      await waitUntil(
-        "node 4 Ready, no manager",
-        () => nodeList().includes(`${name(4)} Ready`),
-        () => nodeList().join("\n"),
-        30,
-      );
-      expectEqual(
-        onNode(1, ["node", "inspect", "--format", "{{.Spec.Role}}", name(4)]).trim(),
-        "worker",
-        "node 4's role in the swarm",
-      );
-      expectEqual(labelsOf(4), { "dropstack.node": "4" }, "node 4's labels");
-    });
+    await after(
+      "a fourth node, left in a swarm of its own (as by a replaced first node), leaves it and joins as a worker",
+      async () => {
+        const count = 4;
+        expectEqual(role(4, count), "worker", "node 4's role");
+        // A swarm node 1 knows nothing of: what nodes keep when the first node is replaced.
+        onNode(4, ["swarm", "init", "--advertise-addr", addr[4]]);
+        const stale = onNode(4, ["info", "--format", "{{.Swarm.NodeID}}"]).trim();
+        join(4, count, tokens);
+        const id = onNode(4, ["info", "--format", "{{.Swarm.NodeID}}"]).trim();
+        if (id === stale) throw new Error(`node 4 kept its own swarm's ID ${stale}`);
+        label(4);
+        expectEqual(swarmState(4), "active false", `${name(4)}'s swarm state`);
+        await waitUntil(
+          "node 4 Ready, no manager",
+          () => nodeList().includes(`${name(4)} Ready`),
+          () => nodeList().join("\n"),
+          30,
+        );
+        expectEqual(
+          onNode(1, ["node", "inspect", "--format", "{{.Spec.Role}}", name(4)]).trim(),
+          "worker",
+          "node 4's role in the swarm",
+        );
+        expectEqual(labelsOf(4), { "dropstack.node": "4" }, "node 4's labels");
+      },
+    );
 
     await after(
       "the --swarm export on four nodes: web spread over three, agent on each, gpu on the gpu node, db on the data node",
