@@ -76,10 +76,14 @@ export class Stack extends pulumi.ComponentResource {
       if (!images.has(imageKey(service)))
         images.set(
           imageKey(service),
-          serviceImage(imageResourceName(name, service), service, args.stackfileDir, resolve, {
-            parent: this,
-            ...onNode(args.nodeId),
-          }),
+          serviceImage(
+            imageResourceName(name, service),
+            service,
+            args.stackfileDir,
+            resolve,
+            { parent: this },
+            args.nodeId,
+          ),
         );
     }
 
@@ -132,6 +136,7 @@ export class Stack extends pulumi.ComponentResource {
 /**
  * The image of `service` on one Docker host: pulled, or built there from the local context and
  * sent through the Docker API (over SSH for a node): no registry. `name` is the resource's.
+ * `nodeId`: the host is a node (see onNode), where a build that is replaced is removed.
  */
 export function serviceImage(
   name: string,
@@ -139,7 +144,9 @@ export function serviceImage(
   stackfileDir: string,
   resolve: (text: string) => pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,
+  nodeId?: pulumi.Input<string>,
 ): docker.RemoteImage {
+  opts = { ...opts, ...onNode(nodeId) };
   // Multi-GB images (the Jupyter stacks are 2-5 GB) take minutes to pull or build.
   const timeouts = { customTimeouts: { create: "45m", update: "45m" } };
   if (!service.build) {
@@ -160,7 +167,9 @@ export function serviceImage(
     name,
     {
       name: tag,
-      keepLocally: true,
+      // On a node, a replaced build goes once nothing runs it: each is gigabytes, and the
+      // droplet's disk would fill after a few edits. Here, it is this machine's Docker to keep.
+      keepLocally: nodeId === undefined,
       build: {
         context,
         // The classic builder, through the provider's own connection to the node: since the

@@ -173,7 +173,8 @@ export class SwarmStack extends pulumi.ComponentResource {
             service,
             args.stackfileDir,
             secrets.resolve,
-            { parent: this, provider, ...onNode(args.nodeIds[i]) },
+            { parent: this, provider },
+            args.nodeIds[i],
           ),
         ),
       );

@@ -669,7 +669,7 @@ const SERVICE_KEY_HANDLERS: { readonly [K in ServiceKey]: KeyHandler } = {
     (value) => value !== "no" && value !== false,
   ),
   autoredeploy: noEffect(
-    "autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
+    "autoredeploy has no effect on dropstack: `npx pulumi up` pulls an image only when its name or tag changes, so to deploy a new image give it a new tag (or pin it by digest, name@sha256:…) and run `npx pulumi up`",
     (value) => value === true,
   ),
   deployment_strategy: (value, service, report) => {

@@ -92,6 +92,8 @@ describe("the default datascience stack", () => {
       keepLocally: true,
     });
     expect(run.find(CONTAINER, "stack-datascience-1").inputs.image).toBe(notebook.state!.imageId);
+    // A replaced build is removed from the node, or each edit would leave gigabytes behind.
+    expect(notebook.inputs.keepLocally).toBe(false);
   });
 
   test("keeps notebooks and Mongo data on the node's data volume", () => {
@@ -478,6 +480,15 @@ describe("bad input", () => {
     await expect(failure).rejects.toThrow(
       'Invalid stack configuration:\n  - dropstack:region: "Mars" is not a DigitalOcean region slug; use one like nyc3, sfo3, ams3 or fra1',
     );
+  });
+});
+
+describe("the local target", () => {
+  test("keeps a replaced build in this machine's Docker, and ties nothing to a droplet", async () => {
+    const run = await runProgram({ stack: "local", config: { "dropstack:target": "local" } });
+    expect(run.find(IMAGE, "stack-image-datascience").inputs.keepLocally).toBe(true);
+    for (const r of run.resources.filter((r) => r.type.startsWith("docker:index/")))
+      expect(r.replacementTrigger).toBeUndefined();
   });
 });
 

@@ -279,7 +279,7 @@ describe("service keys", () => {
     );
     expect(warnings.map(formatDiagnostic)).toEqual([
       "stack.yml:3:3: autodestroy has no effect on dropstack: containers are kept until the stack changes",
-      "stack.yml:4:3: autoredeploy has no effect on dropstack: run `npx pulumi up` to redeploy a new image",
+      "stack.yml:4:3: autoredeploy has no effect on dropstack: `npx pulumi up` pulls an image only when its name or tag changes, so to deploy a new image give it a new tag (or pin it by digest, name@sha256:…) and run `npx pulumi up`",
       "stack.yml:5:3: deployment_strategy has no effect on one node: every container runs on it",
       "stack.yml:6:3: the node is not tagged gpu; dropstack deploys to its one node regardless",
     ]);
