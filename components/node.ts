@@ -72,7 +72,7 @@ export class Node extends pulumi.ComponentResource {
   public readonly sshCommand: pulumi.Output<string>;
   /**
    * How the scripts that run on the machine of whoever runs `up` reach the node over its pinned
-   * SSH (wait-ready.sh, image-ports.sh, swarm.sh): DROPSTACK_HOST and DROPSTACK_SSH_OPTS.
+   * SSH (wait-ready.sh, image-inspect.sh, swarm.sh): DROPSTACK_HOST and DROPSTACK_SSH_OPTS.
    */
   public readonly sshEnvironment: {
     DROPSTACK_HOST: pulumi.Output<string>;

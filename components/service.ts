@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { linkEnvironment } from "../stackfile";
 import * as crypto from "crypto";
+import { anonymousSource, dataSource } from "./data-paths";
 import { onNode } from "./on-node";
 import type { ExposedPort, HealthcheckSpec, ServiceSpec, VolumeSpec } from "../stackfile";
 
@@ -40,6 +41,11 @@ export interface ServiceArgs {
   retainData?: boolean;
   /** Replaces the secret placeholders in a spec string by the secret's value. */
   resolve: (text: string) => pulumi.Input<string>;
+  /**
+   * The volumes the image declares that the Stackfile does not place, on a node: they go on the
+   * data volume with the Stackfile's own anonymous volumes.
+   */
+  imageVolumes?: pulumi.Input<string[]>;
   /** Containers of the services this one links to or takes volumes from, to start after. */
   after: pulumi.Resource[];
   /** The droplet's ID on a node: the containers are replaced with it (see onNode). */
@@ -67,7 +73,19 @@ export class Service extends pulumi.ComponentResource {
         }).map(([k, v]) => pulumi.output(args.resolve(v)).apply((value) => `${k}=${value}`)),
       ),
     );
-    const volumes = spec.volumes.map((v) => this.volume(name, v, args));
+    const placed = spec.volumes.map((v) => this.volume(name, v, args));
+    const volumes = pulumi.output(args.imageVolumes ?? []).apply((declared) => [
+      ...placed,
+      // Where the Stackfile's own anonymous volumes go (imageVolumes is given only on a node).
+      ...declared.map((target) => ({
+        hostPath: anonymousSource(args.dataPath!, spec.name, target),
+        containerPath: target,
+      })),
+      // Docker's own `name:ro`: the provider ignores readOnly for fromContainer.
+      ...spec.volumesFrom.map((from) => ({
+        fromContainer: `${args.prefix}-${from.service}-1${from.readOnly ? ":ro" : ""}`,
+      })),
+    ]);
 
     for (let n = 1; n <= spec.replicas; n++) {
       const previous = this.containers[this.containers.length - 1];
@@ -97,13 +115,7 @@ export class Service extends pulumi.ComponentResource {
             external: p.host,
             protocol: p.protocol,
           })),
-          volumes: [
-            ...volumes,
-            // Docker's own `name:ro`: the provider ignores readOnly for fromContainer.
-            ...spec.volumesFrom.map((from) => ({
-              fromContainer: `${args.prefix}-${from.service}-1${from.readOnly ? ":ro" : ""}`,
-            })),
-          ],
+          volumes,
           restart: spec.restart,
           healthcheck: spec.healthcheck && {
             tests: spec.healthcheck.test.map(args.resolve),
@@ -201,7 +213,7 @@ export class Service extends pulumi.ComponentResource {
     const relative = v.source ?? `_anonymous${v.target}`;
     if (args.dataPath !== undefined) {
       return {
-        hostPath: `${args.dataPath}/${args.spec.name}/${relative}`,
+        hostPath: dataSource(args.dataPath, args.spec.name, relative),
         containerPath: v.target,
         readOnly: v.readOnly,
       };

@@ -5,7 +5,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { aliasesOf, dependencies, linkTargets, parseExposedPorts, startOrder } from "../stackfile";
+import {
+  aliasesOf,
+  dependencies,
+  linkTargets,
+  parseExposedPorts,
+  parseImageVolumes,
+  startOrder,
+  unplacedImageVolumes,
+} from "../stackfile";
 import type { ExposedPort, ServiceSpec, StackSpec } from "../stackfile";
 import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";
@@ -27,7 +35,7 @@ export interface StackArgs {
   /** Keep named Docker volumes on destroy (only without dataPath). @default false */
   retainData?: boolean;
   /**
-   * How `scripts/image-ports.sh` reaches the Docker host to read the ports linked images expose:
+   * How `scripts/image-inspect.sh` reaches the Docker host to read what images declare:
    * DROPSTACK_HOST and DROPSTACK_SSH_OPTS for a node; {} for this machine's Docker.
    */
   dockerAccess: Record<string, pulumi.Input<string>>;
@@ -36,9 +44,9 @@ export interface StackArgs {
 }
 
 // Relative to the project folder, where Pulumi runs commands (see READY_SCRIPT in node.ts).
-const IMAGE_PORTS_SCRIPT = path.relative(
+const IMAGE_INSPECT_SCRIPT = path.relative(
   process.cwd(),
-  path.join(__dirname, "..", "scripts", "image-ports.sh"),
+  path.join(__dirname, "..", "scripts", "image-inspect.sh"),
 );
 
 /** The services of one Stackfile, on one network, with their images and secrets. */
@@ -95,6 +103,19 @@ export class Stack extends pulumi.ComponentResource {
       this,
     );
 
+    // On a node, what images declare as volumes stays on the data volume (see image-volumes.ts);
+    // here, in Docker's anonymous volumes, which replacing a container leaves in place.
+    const declaredVolumes =
+      args.dataPath === undefined
+        ? undefined
+        : imageVolumes(
+            name,
+            spec.services,
+            (service) => images.get(imageKey(service))!,
+            args.dockerAccess,
+            this,
+          );
+
     // Dependencies first, so each service can start after the containers it needs.
     for (const service of startOrder(spec.services)) {
       const image = images.get(imageKey(service))!;
@@ -108,6 +129,7 @@ export class Stack extends pulumi.ComponentResource {
           networkName: network.name,
           linkAliases: aliasesOf(service, spec.services),
           imagePorts,
+          imageVolumes: declaredVolumes?.apply((v) => v[service.name]),
           prefix: args.prefix,
           dataPath: args.dataPath,
           retainData: args.retainData,
@@ -214,7 +236,7 @@ function builtImage(service: ServiceSpec, stackfileDir: string) {
 
 /**
  * The ports each linked service's image exposes, by service name, read on the Docker host by
- * scripts/image-ports.sh once the image is there: for the link variables of the services that
+ * scripts/image-inspect.sh once the image is there: for the link variables of the services that
  * link to it. `dockerAccess` is how the script reaches the host (Node.sshEnvironment, or {}
  * for this machine's Docker).
  */
@@ -229,19 +251,65 @@ export function linkedImagePorts(
     .all(
       linkTargets(services).map((target) => {
         const image = imageOf(target);
-        const ports = new command.local.Command(
+        const ports = imageInspect(
           `${name}-ports-${target.name}`,
-          {
-            create: pulumi.interpolate`sh ${IMAGE_PORTS_SCRIPT} ${image.imageId}`,
-            environment: dockerAccess,
-            triggers: [image.imageId],
-          },
-          { parent, dependsOn: [image] },
+          "ports",
+          image,
+          dockerAccess,
+          parent,
         );
-        return ports.stdout.apply((out) => [target.name, parseExposedPorts(out)] as const);
+        return ports.apply((out) => [target.name, parseExposedPorts(out)] as const);
       }),
     )
     .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
+}
+
+/**
+ * The volumes each service's image declares and its Stackfile entry does not place (see
+ * unplacedImageVolumes), by service name, read on the node by scripts/image-inspect.sh once the
+ * image is there: the service keeps them on the data volume.
+ */
+export function imageVolumes(
+  name: string,
+  services: ServiceSpec[],
+  imageOf: (service: ServiceSpec) => docker.RemoteImage,
+  dockerAccess: Record<string, pulumi.Input<string>>,
+  parent: pulumi.Resource,
+): pulumi.Output<Record<string, string[]>> {
+  return pulumi
+    .all(
+      services.map((service) =>
+        imageInspect(
+          `${name}-volumes-${service.name}`,
+          "volumes",
+          imageOf(service),
+          dockerAccess,
+          parent,
+        ).apply(
+          (out) => [service.name, unplacedImageVolumes(service, parseImageVolumes(out))] as const,
+        ),
+      ),
+    )
+    .apply((entries) => Object.fromEntries(entries));
+}
+
+/** What scripts/image-inspect.sh prints about `image`, on the Docker host, once it is there. */
+function imageInspect(
+  name: string,
+  what: "ports" | "volumes",
+  image: docker.RemoteImage,
+  dockerAccess: Record<string, pulumi.Input<string>>,
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
+  return new command.local.Command(
+    name,
+    {
+      create: pulumi.interpolate`sh ${IMAGE_INSPECT_SCRIPT} ${what} ${image.imageId}`,
+      environment: dockerAccess,
+      triggers: [image.imageId],
+    },
+    { parent, dependsOn: [image] },
+  ).stdout;
 }
 
 /** Services with the same image share one pull; each built image is its own. */

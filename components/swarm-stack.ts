@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  DATA_NODE_LABEL,
   linkEnvironment,
   startOrder,
   swarmDuration,
@@ -10,9 +11,17 @@ import {
   type StackSpec,
 } from "../stackfile";
 import { swarmName } from "../naming";
+import { anonymousSource, dataSource } from "./data-paths";
 import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";
-import { imageReference, imageResourceName, linkedImagePorts, serviceImage } from "./stack";
+import {
+  imageReference,
+  imageResourceName,
+  imageVolumes,
+  linkedImagePorts,
+  serviceImage,
+} from "./stack";
+import { makeFolders } from "./swarm";
 
 /** A Swarm service's stop grace period: Docker's default, 10 s, said outright. */
 export const STOP_GRACE_PERIOD = "10s";
@@ -72,9 +81,11 @@ export function swarmMounts(
 ): { mount: SwarmMount; onDataNode: boolean }[] {
   return service.volumes.map((v) => {
     const onDataNode = v.source === undefined || v.onDataVolume;
-    const source = onDataNode
-      ? `${dataPath}/${service.name}/${v.source ?? `_anonymous${v.target}`}`
-      : v.source!;
+    const source = !onDataNode
+      ? v.source!
+      : v.source === undefined
+        ? anonymousSource(dataPath, service.name, v.target)
+        : dataSource(dataPath, service.name, v.source);
     return { mount: { type: "bind", source, target: v.target, readOnly: v.readOnly }, onDataNode };
   });
 }
@@ -118,7 +129,7 @@ export interface SwarmStackArgs {
   prefix: string;
   /** Where on the data node service data goes (`<dataPath>/<service>/…`). */
   dataPath: string;
-  /** How scripts/image-ports.sh reaches the first node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS). */
+  /** How scripts/image-inspect.sh reaches the first node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS). */
   dockerAccess: Record<string, pulumi.Input<string>>;
   /** What must be done before any service is made: the folders they bind-mount. */
   after?: pulumi.Resource[];
@@ -188,6 +199,27 @@ export class SwarmStack extends pulumi.ComponentResource {
       this,
     );
 
+    // What images declare as volumes, on the data volume as on one node (see image-volumes.ts):
+    // their folders are made on the data node, where the services that have them are pinned.
+    const declaredVolumes = imageVolumes(
+      name,
+      spec.services,
+      (service) => images.get(imageResourceName(name, service))![0],
+      args.dockerAccess,
+      this,
+    );
+    const declaredFolders = makeFolders(
+      `${name}-volume-dirs`,
+      declaredVolumes.apply((byService) =>
+        Object.entries(byService).flatMap(([svc, targets]) =>
+          targets.map((target) => anonymousSource(args.dataPath, svc, target)),
+        ),
+      ),
+      args.dockerAccess,
+      args.nodeIds[0],
+      { parent: this },
+    );
+
     // Linked services first, so each starts after the services it needs.
     for (const service of startOrder(spec.services)) {
       this.swarmServices[service.name] = this.service(name, service, {
@@ -196,6 +228,8 @@ export class SwarmStack extends pulumi.ComponentResource {
         images: images.get(imageResourceName(name, service))!,
         imagePorts,
         resolve: secrets.resolve,
+        declared: declaredVolumes.apply((byService) => byService[service.name]),
+        declaredFolders,
       });
     }
 
@@ -226,9 +260,13 @@ export class SwarmStack extends pulumi.ComponentResource {
       images: docker.RemoteImage[];
       imagePorts: pulumi.Output<Record<string, ExposedPort[]>>;
       resolve: (text: string) => pulumi.Input<string>;
+      /** The volumes its image declares that the Stackfile does not place. */
+      declared: pulumi.Output<string[]>;
+      /** The step that makes their folders on the data node. */
+      declaredFolders: pulumi.Resource;
     },
   ): docker.Service {
-    const { args, network, images, imagePorts, resolve } = context;
+    const { args, network, images, imagePorts, resolve, declared } = context;
     const spec = args.spec;
     const plan = swarmService(service, spec.services);
     // The Stackfile's environment wins over link variables of the same name, as in Docker Cloud.
@@ -242,7 +280,26 @@ export class SwarmStack extends pulumi.ComponentResource {
         )
         .apply((pairs) => Object.fromEntries(pairs)),
     );
-    const mounts = swarmMounts(service, args.dataPath).map((m) => m.mount);
+    const placed = swarmMounts(service, args.dataPath).map((m) => m.mount);
+    const mounts = declared.apply((targets) => [
+      ...placed,
+      ...targets.map((target) => ({
+        type: "bind",
+        source: anonymousSource(args.dataPath, service.name, target),
+        target,
+        readOnly: false,
+      })),
+    ]);
+    // A service whose image keeps data runs on the data node too, as one with data volumes does.
+    const constraints = declared.apply((targets) => {
+      const pin = `node.labels.${DATA_NODE_LABEL} == true`;
+      if (targets.length === 0 || plan.constraints.includes(pin)) return plan.constraints;
+      pulumi.log.warn(
+        `service "${service.name}" keeps the volumes its image declares (${targets.join(", ")}) ` +
+          "on the first node's data volume, so Swarm runs it on that node only: it does not move if that node fails",
+      );
+      return [pin, ...plan.constraints];
+    });
     return new docker.Service(
       `${name}-${service.name}`,
       {
@@ -288,7 +345,7 @@ export class SwarmStack extends pulumi.ComponentResource {
             stopGracePeriod: STOP_GRACE_PERIOD,
           },
           networksAdvanceds: [{ id: network.id, aliases: plan.aliases }],
-          placement: { constraints: plan.constraints },
+          placement: { constraints },
           restartPolicy: { condition: plan.restartCondition, ...RESTART_TIMING },
           resources:
             service.memLimit === undefined
@@ -315,6 +372,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         // Its image on every node that may run it, and the services it links to, first.
         dependsOn: [
           ...(args.after ?? []),
+          context.declaredFolders,
           ...images,
           ...service.links
             .map((l) => l.service)

@@ -123,21 +123,37 @@ export function prepareBindSources(
   return nodes.flatMap((node, i) => {
     const paths = [...(i === 0 ? sources.dataNode : []), ...sources.everyNode];
     if (paths.length === 0) return [];
-    const list = paths.map((p) => `${p}\n`).join("");
     return [
-      new command.local.Command(
-        `swarm-dirs-${i + 1}`,
-        {
-          create: `sh ${SWARM_SCRIPT} dirs`,
-          stdin: list,
-          environment: node.sshEnvironment,
-          triggers: [node.droplet.id, list],
-        },
+      makeFolders(`swarm-dirs-${i + 1}`, paths, node.sshEnvironment, node.droplet.id, {
         // The first node's data volume is mounted once cloud-init is done, before readiness.
-        { dependsOn: [node.readiness] },
-      ),
+        dependsOn: [node.readiness],
+      }),
     ];
   });
+}
+
+/**
+ * `swarm.sh dirs` on one node: makes the folders in `paths` that are missing. Run again when the
+ * node (its droplet `nodeId`) is replaced or the list changes.
+ */
+export function makeFolders(
+  name: string,
+  paths: pulumi.Input<string[]>,
+  sshEnvironment: Record<string, pulumi.Input<string>>,
+  nodeId: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+  const list = pulumi.output(paths).apply((ps) => ps.map((p) => `${p}\n`).join(""));
+  return new command.local.Command(
+    name,
+    {
+      create: `sh ${SWARM_SCRIPT} dirs`,
+      stdin: list,
+      environment: sshEnvironment,
+      triggers: [nodeId, list],
+    },
+    opts,
+  );
 }
 
 /** Docker Swarm's ports: cluster management, node gossip, the overlay network's traffic. */

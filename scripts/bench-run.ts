@@ -24,8 +24,10 @@ async function main(): Promise<void> {
           state.publicKeyOpenssh = "ssh-ed25519 AAAA\n";
         }
         if (args.type === "random:index/randomPassword:RandomPassword") state.result = "generated";
-        // A command's output, as the provider always sets it (image-ports.sh: one exposed port).
-        if (args.type === "command:local:Command") state.stdout = "8080/tcp ";
+        // A command's output, as the provider always sets it (image-inspect.sh: one exposed
+        // port, one declared volume).
+        if (args.type === "command:local:Command")
+          state.stdout = args.name.includes("-volumes-") ? '{"/data":{}}' : "8080/tcp ";
         return { id: args.type.endsWith("Droplet") ? "1" : `${args.name}-id`, state };
       },
       call(args) {

@@ -1,6 +1,7 @@
 export { formatDiagnostic, StackfileError } from "./errors";
 export { dependencies, startOrder } from "./graph";
 export { interpolate } from "./interpolate";
+export { parseImageVolumes, unplacedImageVolumes } from "./image-volumes";
 export { goDuration, parseDuration, swarmDuration } from "./duration";
 export { composeEnvFile, exportCompose, SwarmExportError, toCompose } from "./compose";
 export type { ComposeOptions } from "./compose";

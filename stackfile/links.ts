@@ -68,7 +68,7 @@ export function linkTargets(services: ServiceSpec[]): ServiceSpec[] {
 }
 
 /**
- * The ports in the output of `scripts/image-ports.sh` (`3306/tcp 33060/tcp `, from the image's
+ * The ports in the output of `scripts/image-inspect.sh` (`3306/tcp 33060/tcp `, from the image's
  * Config.ExposedPorts). SCTP ports are left out: links never named them. Throws on any other
  * word, so a changed format is never read as "no ports".
  */

@@ -179,7 +179,7 @@ testWithTool("shellcheck")(
       ".ci/run",
     ];
     expect(files).toEqual(
-      expect.arrayContaining(["cloud-init/wait-ready.sh", "scripts/image-ports.sh"]),
+      expect.arrayContaining(["cloud-init/wait-ready.sh", "scripts/image-inspect.sh"]),
     );
     for (const file of files) {
       const result = run("shellcheck", [path.join(__dirname, "..", file)]);

@@ -375,6 +375,50 @@ describe("secrets on a cluster", () => {
   });
 });
 
+describe("volumes an image declares, on a cluster", () => {
+  test("go on the data volume, their folders made there, and pin the service to the data node", async () => {
+    const run = await runProgram({
+      stack: "team",
+      config: {
+        "dropstack:nodes": "2",
+        "dropstack:stackfile": stackfile(
+          "db:\n  image: mysql:8.4\n  environment: ['MYSQL_ROOT_PASSWORD=${DB_PASSWORD}']\n" +
+            "cache:\n  image: redis:7\n  volumes: ['/data']\n",
+        ),
+      },
+      commandStdout: {
+        "stack-volumes-db": '{"/var/lib/mysql":{}}',
+        "stack-volumes-cache": '{"/data":{}}',
+      },
+    });
+    const db = run.find(SERVICE, "stack-db");
+    expect(db.inputs.taskSpec.containerSpec.mounts).toEqual([
+      {
+        type: "bind",
+        source: "/mnt/data/team/db/_anonymous/var/lib/mysql",
+        target: "/var/lib/mysql",
+        readOnly: false,
+      },
+    ]);
+    expect(db.inputs.taskSpec.placement.constraints).toEqual([
+      "node.labels.dropstack.data == true",
+    ]);
+    expect(run.warnings).toContain(
+      'service "db" keeps the volumes its image declares (/var/lib/mysql) on the first node\'s data volume, so Swarm runs it on that node only: it does not move if that node fails',
+    );
+    // redis's /data is the Stackfile's own: placed once, where the Stackfile puts it.
+    expect(
+      run
+        .find(SERVICE, "stack-cache")
+        .inputs.taskSpec.containerSpec.mounts.map((m: { target: string }) => m.target),
+    ).toEqual(["/data"]);
+    const dirs = run.find(COMMAND, "stack-volume-dirs");
+    expect(dirs.inputs.stdin).toBe("/mnt/data/team/db/_anonymous/var/lib/mysql\n");
+    expect(dirs.inputs.environment.DROPSTACK_HOST).toBe(FAKE_IP);
+    expect(db.dependsOn).toContain("stack-volume-dirs");
+  });
+});
+
 describe("names on a cluster", () => {
   test("a long stack name keeps within Swarm's limits: 63 characters a service, 64 a config", async () => {
     const run = await runProgram({

@@ -100,7 +100,13 @@ function computedState(
       };
     }
     case "command:local:Command":
-      return { ...inputs, stdout: options.commandStdout?.[name] ?? "", stderr: "" };
+      // By default what the scripts print when there is nothing to say; image-inspect.sh
+      // volumes prints JSON, `null` for an image that declares none.
+      return {
+        ...inputs,
+        stdout: options.commandStdout?.[name] ?? (/-volumes-/.test(name) ? "null" : ""),
+        stderr: "",
+      };
     default:
       return inputs;
   }

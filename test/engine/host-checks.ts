@@ -1,5 +1,5 @@
 // What `pulumi up` does on the Docker host besides creating containers, done here on the real
-// Docker engine with the program's own artefacts: scripts/image-ports.sh reading an image's
+// Docker engine with the program's own artefacts: scripts/image-inspect.sh reading an image's
 // EXPOSE lines, and the HTTPS proxy as the Docker provider creates it (Caddy at the node's
 // version, the Caddyfile planProxy renders, files uploaded as a tar at /, the stack network's
 // svc-N aliases) fronting a web service with `tls: internal`.
@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { PROXY_PATHS } from "../../proxy/caddy";
 import { planProxy } from "../../proxy/plan";
-import { parseExposedPorts, parseStackfile } from "../../stackfile";
+import { parseExposedPorts, parseImageVolumes, parseStackfile } from "../../stackfile";
 import { caddyBinary } from "../caddy";
 import { makeCa } from "../servers";
 import { BASE_IMAGE } from "./base-image";
@@ -28,31 +28,46 @@ export async function hostChecks(
   prefix: string,
   check: Check,
 ): Promise<void> {
-  await check("scripts/image-ports.sh reads the ports an image exposes from Docker", () => {
-    const tag = `${prefix}-exposes:test`;
-    engine.docker(
-      ["build", "-q", "-t", tag, "-"],
-      `FROM ${BASE_IMAGE}\nEXPOSE 3306 33060/udp 9/sctp\n`,
-    );
-    try {
-      const id = engine.docker(["image", "inspect", "--format", "{{.Id}}", tag]).trim();
-      const run = spawnSync("sh", [path.join(project, "scripts", "image-ports.sh"), id], {
-        env: { ...process.env, DOCKER_HOST: engine.host },
-        encoding: "utf8",
-      });
-      if (run.status !== 0) throw new Error(`image-ports.sh: ${run.stderr}`);
-      expectEqual(
-        parseExposedPorts(run.stdout),
-        [
-          { port: 3306, protocol: "tcp" },
-          { port: 33060, protocol: "udp" },
-        ],
-        "the image's exposed ports",
+  await check(
+    "scripts/image-inspect.sh reads the ports an image exposes and the volumes it declares from Docker",
+    () => {
+      const tag = `${prefix}-exposes:test`;
+      engine.docker(
+        ["build", "-q", "-t", tag, "-"],
+        `FROM ${BASE_IMAGE}\nEXPOSE 3306 33060/udp 9/sctp\nVOLUME /var/lib/db ["/data/with space"]\n`,
       );
-    } finally {
-      engine.docker(["rmi", tag]);
-    }
-  });
+      try {
+        const id = engine.docker(["image", "inspect", "--format", "{{.Id}}", tag]).trim();
+        const inspect = (what: string, image = id) => {
+          const run = spawnSync(
+            "sh",
+            [path.join(project, "scripts", "image-inspect.sh"), what, image],
+            { env: { ...process.env, DOCKER_HOST: engine.host }, encoding: "utf8" },
+          );
+          if (run.status !== 0) throw new Error(`image-inspect.sh ${what}: ${run.stderr}`);
+          return run.stdout;
+        };
+        expectEqual(
+          parseExposedPorts(inspect("ports")),
+          [
+            { port: 3306, protocol: "tcp" },
+            { port: 33060, protocol: "udp" },
+          ],
+          "the image's exposed ports",
+        );
+        expectEqual(
+          parseImageVolumes(inspect("volumes")),
+          ["/data/with space", "/var/lib/db"],
+          "the image's volumes",
+        );
+        // And the base image, which declares none, as `null`.
+        const base = engine.docker(["image", "inspect", "--format", "{{.Id}}", BASE_IMAGE]).trim();
+        expectEqual(parseImageVolumes(inspect("volumes", base)), [], "the base image's volumes");
+      } finally {
+        engine.docker(["rmi", tag]);
+      }
+    },
+  );
 
   await check(
     "the HTTPS proxy (tls internal) fronts a service on the stack network in Docker",

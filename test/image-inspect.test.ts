@@ -1,9 +1,11 @@
-// Link variables from the ports linked images expose, read on the Docker host at deploy time by
-// scripts/image-ports.sh, as Docker's links and Docker Cloud did.
+// What images declare, read on the Docker host at deploy time by scripts/image-inspect.sh: the
+// ports linked images expose, for link variables (as Docker's links and Docker Cloud did), and
+// the volumes images declare, kept on the data volume (as Docker Cloud kept them).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseExposedPorts } from "../stackfile";
+import { parseExposedPorts, parseImageVolumes, unplacedImageVolumes } from "../stackfile";
+import type { ServiceSpec } from "../stackfile";
 import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
 import { run } from "./tools";
 
@@ -31,11 +33,11 @@ describe("a WordPress stack whose MySQL port only the image declares", () => {
   test("reads the linked image's ports on the node, over SSH with the pinned host key", () => {
     const ports = run.find(COMMAND, "stack-ports-db");
     const image = run.find("docker:index/remoteImage:RemoteImage", "stack-image-mysql-8-4");
-    const [sh, script, id] = ports.inputs.create.split(" ");
-    expect({ sh, id }).toEqual({ sh: "sh", id: image.state!.imageId });
+    const [sh, script, what, id] = ports.inputs.create.split(" ");
+    expect({ sh, what, id }).toEqual({ sh: "sh", what: "ports", id: image.state!.imageId });
     // Relative to the folder Pulumi runs commands in (the project folder; a temp one here).
     expect(fs.realpathSync(path.resolve(run.cwd, script))).toBe(
-      fs.realpathSync(path.join(ROOT, "scripts", "image-ports.sh")),
+      fs.realpathSync(path.join(ROOT, "scripts", "image-inspect.sh")),
     );
     expect(ports.inputs.environment.DROPSTACK_HOST).toBe(FAKE_IP);
     expect(ports.inputs.environment.DROPSTACK_SSH_OPTS).toContain("StrictHostKeyChecking=yes");
@@ -82,8 +84,8 @@ describe("parseExposedPorts", () => {
   });
 });
 
-describe("scripts/image-ports.sh", () => {
-  const SCRIPT = path.join(ROOT, "scripts", "image-ports.sh");
+describe("scripts/image-inspect.sh", () => {
+  const SCRIPT = path.join(ROOT, "scripts", "image-inspect.sh");
   const ID = `sha256:${"ab12".repeat(16)}`;
   /** Stand-ins for docker and ssh that print how they were called. */
   function fakes(): string {
@@ -100,9 +102,13 @@ describe("scripts/image-ports.sh", () => {
 
   test("asks this machine's Docker, with the template as one argument", () => {
     const env = { PATH: `${fakes()}:/usr/bin:/bin` };
-    expect(run("sh", [SCRIPT, ID], undefined, env)).toEqual({
+    expect(run("sh", [SCRIPT, "ports", ID], undefined, env)).toEqual({
       status: 0,
       output: `<image><inspect><--format><{{range $p, $v := .Config.ExposedPorts}}{{$p}} {{end}}><${ID}>\n`,
+    });
+    expect(run("sh", [SCRIPT, "volumes", ID], undefined, env)).toEqual({
+      status: 0,
+      output: `<image><inspect><--format><{{json .Config.Volumes}}><${ID}>\n`,
     });
   });
 
@@ -112,7 +118,7 @@ describe("scripts/image-ports.sh", () => {
       DROPSTACK_HOST: "203.0.113.10",
       DROPSTACK_SSH_OPTS: "-i key -o StrictHostKeyChecking=yes",
     };
-    expect(run("sh", [SCRIPT, ID], undefined, env)).toEqual({
+    expect(run("sh", [SCRIPT, "ports", ID], undefined, env)).toEqual({
       status: 0,
       output:
         "<-i><key><-o><StrictHostKeyChecking=yes><-o><ConnectTimeout=10><root@203.0.113.10>" +
@@ -122,10 +128,74 @@ describe("scripts/image-ports.sh", () => {
 
   test("refuses anything but an image ID, which the remote shell would read", () => {
     expect(
-      run("sh", [SCRIPT, "sha256:ab; rm -rf /"], undefined, { PATH: "/usr/bin:/bin" }),
+      run("sh", [SCRIPT, "ports", "sha256:ab; rm -rf /"], undefined, { PATH: "/usr/bin:/bin" }),
     ).toEqual({
       status: 2,
-      output: "image-ports.sh: not an image ID: sha256:ab; rm -rf /\n",
+      output: "image-inspect.sh: not an image ID: sha256:ab; rm -rf /\n",
     });
+  });
+
+  test("refuses to read anything but ports and volumes", () => {
+    expect(
+      run("sh", [SCRIPT, "{{.Config.Env}}", ID], undefined, { PATH: "/usr/bin:/bin" }),
+    ).toEqual({
+      status: 2,
+      output: "usage: image-inspect.sh ports|volumes IMAGE_ID\n",
+    });
+  });
+});
+
+describe("volumes an image declares", () => {
+  const MYSQL = { "stack-volumes-db": '{"/var/lib/mysql":{}}' };
+
+  test("stay on the node's data volume, where the Stackfile's anonymous volumes go", async () => {
+    const run = await runProgram({
+      stack: "dev",
+      config: { "dropstack:stackfile": WORDPRESS },
+      commandStdout: MYSQL,
+    });
+    const inspect = run.find(COMMAND, "stack-volumes-db");
+    expect(inspect.inputs.create).toMatch(/^sh \S*scripts\/image-inspect\.sh volumes sha256:/);
+    expect(inspect.inputs.environment.DROPSTACK_HOST).toBe(FAKE_IP);
+    // Docker Cloud kept them across redeploys; Docker's anonymous volume would go with the
+    // container, so an edit would start MySQL on an empty folder.
+    expect(run.find(CONTAINER, "stack-db-1").inputs.volumes).toEqual([
+      { hostPath: "/mnt/data/dev/db/_anonymous/var/lib/mysql", containerPath: "/var/lib/mysql" },
+    ]);
+    expect(run.find(CONTAINER, "stack-db-1").dependsOn).toContain("stack-volumes-db");
+  });
+
+  test("on the local target stay Docker's own anonymous volumes", async () => {
+    const run = await runProgram({
+      stack: "local",
+      config: { "dropstack:stackfile": WORDPRESS, "dropstack:target": "local" },
+      commandStdout: MYSQL,
+    });
+    expect(run.all(COMMAND).map((c) => c.name)).not.toContain("stack-volumes-db");
+    expect(run.find(CONTAINER, "stack-db-1").inputs.volumes).toEqual([]);
+  });
+
+  test("are read from Docker's JSON, and anything else is refused rather than read as none", () => {
+    expect(parseImageVolumes('{"/var/lib/mysql":{},"/etc/mysql/conf.d":{}}\n')).toEqual([
+      "/etc/mysql/conf.d",
+      "/var/lib/mysql",
+    ]);
+    expect(parseImageVolumes("null\n")).toEqual([]);
+    expect(() => parseImageVolumes("map[/data:{}]")).toThrow(
+      'not an image\'s volumes: "map[/data:{}]"',
+    );
+    expect(() => parseImageVolumes('["/data"]')).toThrow("not an image's volumes");
+  });
+
+  test("a volume the Stackfile places, or one inside it, is left to the Stackfile", () => {
+    const service = { volumes: [{ target: "/var/lib/postgresql/" }] } as unknown as ServiceSpec;
+    expect(
+      unplacedImageVolumes(service, [
+        "/var/lib/postgresql",
+        "/var/lib/postgresql/data",
+        "/var/lib/postgresql-extra",
+        "/etc/conf/",
+      ]),
+    ).toEqual(["/var/lib/postgresql-extra", "/etc/conf"]);
   });
 });
