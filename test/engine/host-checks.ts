@@ -34,7 +34,7 @@ export async function hostChecks(
       const tag = `${prefix}-exposes:test`;
       engine.docker(
         ["build", "-q", "-t", tag, "-"],
-        `FROM ${BASE_IMAGE}\nEXPOSE 3306 33060/udp 9/sctp\nVOLUME /var/lib/db ["/data/with space"]\n`,
+        `FROM ${BASE_IMAGE}\nEXPOSE 3306 33060/udp 9/sctp\nVOLUME /var/lib/db\nVOLUME ["/data/with space"]\n`,
       );
       try {
         const id = engine.docker(["image", "inspect", "--format", "{{.Id}}", tag]).trim();
