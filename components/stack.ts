@@ -247,21 +247,15 @@ export function linkedImagePorts(
   dockerAccess: Record<string, pulumi.Input<string>>,
   parent: pulumi.Resource,
 ): pulumi.Output<Record<string, ExposedPort[]>> {
-  return pulumi
-    .all(
-      linkTargets(services).map((target) => {
-        const image = imageOf(target);
-        const ports = imageInspect(
-          `${name}-ports-${target.name}`,
-          "ports",
-          image,
-          dockerAccess,
-          parent,
-        );
-        return ports.apply((out) => [target.name, parseExposedPorts(out)] as const);
-      }),
-    )
-    .apply((entries) => Object.fromEntries(entries) as Record<string, ExposedPort[]>);
+  return inspectImages(
+    name,
+    "ports",
+    linkTargets(services),
+    imageOf,
+    dockerAccess,
+    parent,
+    (_, out) => parseExposedPorts(out),
+  );
 }
 
 /**
@@ -276,40 +270,41 @@ export function imageVolumes(
   dockerAccess: Record<string, pulumi.Input<string>>,
   parent: pulumi.Resource,
 ): pulumi.Output<Record<string, string[]>> {
-  return pulumi
-    .all(
-      services.map((service) =>
-        imageInspect(
-          `${name}-volumes-${service.name}`,
-          "volumes",
-          imageOf(service),
-          dockerAccess,
-          parent,
-        ).apply(
-          (out) => [service.name, unplacedImageVolumes(service, parseImageVolumes(out))] as const,
-        ),
-      ),
-    )
-    .apply((entries) => Object.fromEntries(entries));
+  return inspectImages(name, "volumes", services, imageOf, dockerAccess, parent, (service, out) =>
+    unplacedImageVolumes(service, parseImageVolumes(out)),
+  );
 }
 
-/** What scripts/image-inspect.sh prints about `image`, on the Docker host, once it is there. */
-function imageInspect(
+/**
+ * What scripts/image-inspect.sh prints about each of `services`' images (`what`), on the Docker
+ * host once the image is there, as `read` makes of it, by service name: one command each,
+ * `<name>-<what>-<service>`, run again when the image changes.
+ */
+function inspectImages<T>(
   name: string,
   what: "ports" | "volumes",
-  image: docker.RemoteImage,
+  services: ServiceSpec[],
+  imageOf: (service: ServiceSpec) => docker.RemoteImage,
   dockerAccess: Record<string, pulumi.Input<string>>,
   parent: pulumi.Resource,
-): pulumi.Output<string> {
-  return new command.local.Command(
-    name,
-    {
-      create: pulumi.interpolate`sh ${IMAGE_INSPECT_SCRIPT} ${what} ${image.imageId}`,
-      environment: dockerAccess,
-      triggers: [image.imageId],
-    },
-    { parent, dependsOn: [image] },
-  ).stdout;
+  read: (service: ServiceSpec, out: string) => T,
+): pulumi.Output<Record<string, T>> {
+  return pulumi
+    .all(
+      services.map((service) => {
+        const image = imageOf(service);
+        return new command.local.Command(
+          `${name}-${what}-${service.name}`,
+          {
+            create: pulumi.interpolate`sh ${IMAGE_INSPECT_SCRIPT} ${what} ${image.imageId}`,
+            environment: dockerAccess,
+            triggers: [image.imageId],
+          },
+          { parent, dependsOn: [image] },
+        ).stdout.apply((out) => [service.name, read(service, out)] as const);
+      }),
+    )
+    .apply((entries) => Object.fromEntries(entries) as Record<string, T>);
 }
 
 /** Services with the same image share one pull; each built image is its own. */
