@@ -192,6 +192,10 @@ export function serviceImage(
       // On a node, a replaced build goes once nothing runs it: each is gigabytes, and the
       // droplet's disk would fill after a few edits. Here, it is this machine's Docker to keep.
       keepLocally: nodeId === undefined,
+      // Its tag is removed even where a stopped container still names it (Swarm keeps a few
+      // stopped tasks of each service), which would otherwise fail the up; Docker keeps the
+      // layers until no container uses them.
+      forceRemove: nodeId !== undefined,
       build: {
         context,
         // The classic builder, through the provider's own connection to the node: since the

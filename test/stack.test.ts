@@ -94,6 +94,8 @@ describe("the default datascience stack", () => {
     expect(run.find(CONTAINER, "stack-datascience-1").inputs.image).toBe(notebook.state!.imageId);
     // A replaced build is removed from the node, or each edit would leave gigabytes behind.
     expect(notebook.inputs.keepLocally).toBe(false);
+    // Even where a stopped container (a Swarm task kept in its history) still names it.
+    expect(notebook.inputs.forceRemove).toBe(true);
   });
 
   test("keeps notebooks and Mongo data on the node's data volume", () => {
@@ -486,7 +488,10 @@ describe("bad input", () => {
 describe("the local target", () => {
   test("keeps a replaced build in this machine's Docker, and ties nothing to a droplet", async () => {
     const run = await runProgram({ stack: "local", config: { "dropstack:target": "local" } });
-    expect(run.find(IMAGE, "stack-image-datascience").inputs.keepLocally).toBe(true);
+    expect(run.find(IMAGE, "stack-image-datascience").inputs).toMatchObject({
+      keepLocally: true,
+      forceRemove: false,
+    });
     for (const r of run.resources.filter((r) => r.type.startsWith("docker:index/")))
       expect(r.replacementTrigger).toBeUndefined();
   });
