@@ -110,11 +110,17 @@ export class Service extends pulumi.ComponentResource {
             spec.networkMode === "host"
               ? undefined
               : [{ name: args.networkName, aliases, macAddress: spec.macAddress }],
-          ports: spec.ports.map((p) => ({
-            internal: p.container,
-            external: p.host,
-            protocol: p.protocol,
-          })),
+          // None with net: host, where the service answers on the node's own ports: Docker drops
+          // them, the provider reads back none, and as they force a new container, every up
+          // would replace it.
+          ports:
+            spec.networkMode === "host"
+              ? undefined
+              : spec.ports.map((p) => ({
+                  internal: p.container,
+                  external: p.host,
+                  protocol: p.protocol,
+                })),
           volumes,
           restart: spec.restart,
           healthcheck: spec.healthcheck && {

@@ -523,6 +523,25 @@ describe("containers the provider would otherwise get wrong", () => {
     expect(mustRun).toEqual({ web: true, worker: true, job: false, once: false });
   });
 
+  test("sends no ports for net: host, which Docker drops and the provider would then replace every up", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-host-net-"));
+    fs.writeFileSync(
+      path.join(dir, "stack.yml"),
+      'exporter:\n  image: prom/node-exporter:v1.8\n  net: host\n  ports: ["9100:9100"]\n',
+    );
+    const host = await runProgram({
+      config: {
+        "dropstack:stackfile": path.join(dir, "stack.yml"),
+        "dropstack:tls": "off",
+      },
+    });
+    const exporter = host.find(CONTAINER, "stack-exporter-1");
+    expect(exporter.inputs).toMatchObject({ networkMode: "host" });
+    expect(exporter.inputs.ports).toBeUndefined();
+    // What the Stackfile says it publishes is still reported.
+    expect(host.outputs.services.exporter.endpoints).toEqual(["9100:9100/tcp"]);
+  });
+
   test("says the swap limit with the memory limit, as Docker would set it (twice the memory)", () => {
     // Left out, Docker sets it and the provider shows a change on every up.
     expect(run.find(CONTAINER, "stack-web-1").inputs).toMatchObject({
