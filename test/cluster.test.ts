@@ -221,8 +221,9 @@ describe("a three-node cluster", () => {
       // Docker's defaults said outright: the provider sends 0 for what it is not given.
       expect(service.inputs.taskSpec.containerSpec.stopGracePeriod).toBe("10s");
       expect(service.inputs.taskSpec.restartPolicy).toMatchObject({ delay: "5s", window: "0s" });
-      expect(service.inputs.taskSpec.placement).toBeDefined();
     }
+    // Said even when empty, so a constraint the Stackfile drops is taken off the service.
+    expect(run.find(SERVICE, "stack-agent").inputs.taskSpec.placement).toEqual({ constraints: [] });
     // A pulled image by the digest the first node pulled, as Swarm would pin it on create.
     expect(run.find(SERVICE, "stack-db").inputs.taskSpec.containerSpec.image).toBe(
       run.find(IMAGE, "stack-image-mongo-8-0").state!.repoDigest,

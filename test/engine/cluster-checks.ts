@@ -16,7 +16,7 @@ import { managerCount, nodeLabels } from "../../components/swarm";
 import { swarmBindSources, swarmMounts } from "../../components/swarm-stack";
 import { parseStackfile, swarmService } from "../../stackfile";
 import { BASE_IMAGE, ensureNodeImage, NODE_IMAGE, nodeImageMissing } from "./base-image";
-import { expectEqual, tryDocker } from "./checks";
+import { expectEqual, tryDocker, waitUntil } from "./checks";
 import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
 
@@ -546,26 +546,5 @@ export async function clusterChecks(
     // Whatever happened above, leave nothing behind: the nodes' swarm dies with them.
     cleanup();
     fs.rmSync(bin, { recursive: true, force: true });
-  }
-}
-
-async function waitUntil(
-  what: string,
-  done: () => boolean,
-  state: () => string,
-  seconds: number,
-): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!done()) {
-    if (Date.now() > deadline) {
-      let now: string;
-      try {
-        now = state();
-      } catch (e) {
-        now = e instanceof Error ? e.message : String(e);
-      }
-      throw new Error(`waited ${seconds} s for ${what}; the state:\n${now}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
   }
 }

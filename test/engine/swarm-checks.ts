@@ -7,7 +7,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { expectEqual, tryDocker } from "./checks";
+import { expectEqual, tryDocker, waitUntil } from "./checks";
 import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
 
@@ -293,27 +293,4 @@ function leaveSwarm(engine: DockerEngine): void {
 
 function removeImages(engine: DockerEngine, images: string[]): void {
   for (const image of images) tryDocker(engine, ["rmi", "-f", image]);
-}
-
-async function waitUntil(
-  what: string,
-  done: () => boolean,
-  state: () => string,
-  seconds = 90,
-  every = 0.5,
-): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!done()) {
-    if (Date.now() > deadline)
-      throw new Error(`waited ${seconds} s for ${what}; the state:\n${tryState(state)}`);
-    await new Promise((r) => setTimeout(r, every * 1000));
-  }
-}
-
-function tryState(state: () => string): string {
-  try {
-    return state();
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
 }
