@@ -158,7 +158,7 @@ export class Stack extends pulumi.ComponentResource {
 /**
  * The image of `service` on one Docker host: pulled, or built there from the local context and
  * sent through the Docker API (over SSH for a node): no registry. `name` is the resource's.
- * `nodeId`: the host is a node (see onNode), where a build that is replaced is removed.
+ * `nodeId`: the host is a node (see onNode). A replaced build is removed, on a node or here.
  */
 export function serviceImage(
   name: string,
@@ -189,13 +189,14 @@ export function serviceImage(
     name,
     {
       name: tag,
-      // On a node, a replaced build goes once nothing runs it: each is gigabytes, and the
-      // droplet's disk would fill after a few edits. Here, it is this machine's Docker to keep.
-      keepLocally: nodeId === undefined,
+      // A replaced build, and every build on destroy, is removed from the Docker host: each is
+      // gigabytes (the notebook image), and its tag is this stack's own (by content), so nothing
+      // else runs it. On a node the disk would fill after a few edits; here, the user's.
+      keepLocally: false,
       // Its tag is removed even where a stopped container still names it (Swarm keeps a few
       // stopped tasks of each service), which would otherwise fail the up; Docker keeps the
       // layers until no container uses them.
-      forceRemove: nodeId !== undefined,
+      forceRemove: true,
       build: {
         context,
         // The classic builder, through the provider's own connection to the node: since the

@@ -486,12 +486,15 @@ describe("bad input", () => {
 });
 
 describe("the local target", () => {
-  test("keeps a replaced build in this machine's Docker, and ties nothing to a droplet", async () => {
+  test("removes a replaced build from this machine's Docker, and ties nothing to a droplet", async () => {
     const run = await runProgram({ stack: "local", config: { "dropstack:target": "local" } });
+    // The real engine's destroy left each build behind (the notebook's: gigabytes every time).
     expect(run.find(IMAGE, "stack-image-datascience").inputs).toMatchObject({
-      keepLocally: true,
-      forceRemove: false,
+      keepLocally: false,
+      forceRemove: true,
     });
+    // A pulled image stays: another project may run it.
+    expect(run.find(IMAGE, "stack-image-mongo-8-0").inputs.keepLocally).toBe(true);
     for (const r of run.resources.filter((r) => r.type.startsWith("docker:index/")))
       expect(r.replacementTrigger).toBeUndefined();
   });
