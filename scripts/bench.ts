@@ -115,7 +115,11 @@ if (engine === undefined) {
 } else {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-bench-engine-"));
   try {
-    const pulumi = new Pulumi(work, engine, "unix:///nonexistent", false);
+    const pulumi = new Pulumi(work, engine, "unix:///nonexistent", {
+      download: false,
+      dir: "",
+      plugins: [],
+    });
     const project = copyProject(work);
     const empty = path.join(work, "empty");
     fs.mkdirSync(empty);

@@ -15,6 +15,81 @@ export interface EnginePart {
   dir: string;
 }
 
+/** The provider plugins dropstack's packages ask the engine for. */
+export const PROVIDERS = ["command", "digitalocean", "docker", "random", "tls"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** One provider plugin: the version its npm package asks for, and the binary found for it. */
+export interface Plugin {
+  name: ProviderName;
+  /** The version the npm package in node_modules asks the engine for. */
+  version: string;
+  /** The binary to install, or undefined with `missing` saying why. */
+  binary?: string;
+  /** The folder's label when it is not `version` (the nearest build found). */
+  label?: string;
+  /** The first line of the folder's SOURCE file: what the binary was built from. */
+  source?: string;
+  missing?: string;
+}
+
+/**
+ * Where the provider plugins come from: `download` (the engine fetches them, as for users), or
+ * a folder of prebuilt ones laid out as `<dir>/<name>-v<label>/pulumi-resource-<name>`
+ * (DROPSTACK_ENGINE_PLUGINS=<dir>, default ~/.cache/dropstack/plugins).
+ */
+export type PluginSource = { download: true } | { download: false; dir: string; plugins: Plugin[] };
+
+/** The version of plugin `name` that its npm package makes the engine ask for. */
+export function askedVersion(name: ProviderName): string {
+  const pkg = JSON.parse(
+    fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", name, "package.json"), "utf8"),
+  );
+  return String(pkg.pulumi?.version ?? pkg.version).replace(/^v/, "");
+}
+
+/** Reads DROPSTACK_ENGINE_PLUGINS and finds each plugin; never builds or downloads anything. */
+export function findPlugins(setting = process.env.DROPSTACK_ENGINE_PLUGINS): PluginSource {
+  if (setting === "download") return { download: true };
+  const dir = path.resolve(setting || path.join(os.homedir(), ".cache", "dropstack", "plugins"));
+  return { download: false, dir, plugins: PROVIDERS.map((name) => findPlugin(dir, name)) };
+}
+
+/** `<dir>/<name>-v<version>/`, else the one folder of another version for `name` (named as such). */
+function findPlugin(dir: string, name: ProviderName): Plugin {
+  const version = askedVersion(name);
+  const exe = `pulumi-resource-${name}`;
+  const folders = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith(`${name}-v`) && fs.existsSync(path.join(dir, f, exe)))
+    : [];
+  const exact = `${name}-v${version}`;
+  const folder = folders.includes(exact) ? exact : folders.length === 1 ? folders[0] : undefined;
+  if (folder === undefined) {
+    const found = folders.length > 1 ? ` (found ${folders.join(", ")}; none is ${exact})` : "";
+    return { name, version, missing: `no ${path.join(dir, exact, exe)}${found}` };
+  }
+  const sourceFile = path.join(dir, folder, "SOURCE");
+  return {
+    name,
+    version,
+    binary: path.join(dir, folder, exe),
+    label: folder === exact ? undefined : folder.slice(name.length + 2),
+    source: fs.existsSync(sourceFile)
+      ? fs.readFileSync(sourceFile, "utf8").trim().split("\n")[0]
+      : undefined,
+  };
+}
+
+/** The plugins of `needs` that `source` lacks, as "name (why)"; [] when all are there. */
+export function missingPlugins(source: PluginSource, needs: readonly ProviderName[]): string[] {
+  if (source.download) return [];
+  return source.plugins
+    .filter((p) => needs.includes(p.name) && p.binary === undefined)
+    .map((p) => `${p.name} ${p.version} (${p.missing})`);
+}
+
 export interface PulumiResult {
   status: number;
   stdout: string;
@@ -55,7 +130,7 @@ export class Pulumi {
     readonly home: string,
     parts: EnginePart[],
     dockerHost: string,
-    downloadPlugins: boolean,
+    plugins: PluginSource,
   ) {
     const cli = parts.find((p) => p.part === "cli")!;
     const launcherVersion = JSON.parse(
@@ -83,9 +158,13 @@ export class Pulumi {
       DIGITALOCEAN_API_URL: "http://127.0.0.1:9",
     };
     delete this.env.PULUMI_ACCESS_TOKEN;
-    // Outside this sandbox the engine may fetch the provider plugins the Go proxy here cannot
-    // build (README, "The real engine").
-    if (downloadPlugins) delete this.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION;
+    // Where the machine can reach Pulumi's download site, the engine fetches the plugins as it
+    // does for users; else the prebuilt ones are installed at the versions the packages ask for.
+    if (plugins.download) delete this.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION;
+    else
+      for (const p of plugins.plugins)
+        if (p.binary !== undefined)
+          this.ok(["plugin", "install", "resource", p.name, p.version, "--file", p.binary], home);
   }
 
   /** `npx pulumi ARGS` in `cwd`. */
@@ -106,6 +185,30 @@ export class Pulumi {
     if (r.status !== 0)
       throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${tail(r.stdout + r.stderr)}`);
     return r.stdout;
+  }
+
+  /**
+   * SIGKILLs every process still running with this PULUMI_HOME (a killed run's plugins) and
+   * waits until none is left; returns what was killed, as "pid name".
+   */
+  async killSurvivors(): Promise<string[]> {
+    const home = this.env.PULUMI_HOME!;
+    const killed: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      const left = processesOf(home);
+      if (left.length === 0) return killed;
+      for (const pid of left) {
+        try {
+          const name = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+          process.kill(pid, "SIGKILL");
+          if (round === 0) killed.push(`${pid} ${name}`);
+        } catch {
+          // already gone
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`processes of ${home} outlive SIGKILL: ${processesOf(home).join(", ")}`);
   }
 
   /**
@@ -138,6 +241,22 @@ export class Pulumi {
       );
     });
   }
+}
+
+/** The PIDs of running processes whose environment has PULUMI_HOME=`home`. */
+export function processesOf(home: string): number[] {
+  const mark = `PULUMI_HOME=${home}\0`;
+  return fs
+    .readdirSync("/proc")
+    .filter((f) => /^\d+$/.test(f) && Number(f) !== process.pid)
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/environ`, "latin1").includes(mark);
+      } catch {
+        return false; // gone meanwhile, or not ours to read
+      }
+    })
+    .map(Number);
 }
 
 /** A copy of the project to run the engine in, so a run never writes into the checkout. */

@@ -5,10 +5,12 @@
 // up does on the Docker host besides containers (host-checks.ts: image ports, the HTTPS proxy),
 // the --swarm export on a one-node swarm (swarm-checks.ts), and scripts/swarm.sh forming a real
 // four-node swarm of Docker-in-Docker nodes (cluster-checks.ts).
-// The deploy checks (up, probes, edits, an up cut off half-way, destroy) need provider plugins
-// the Go proxy here cannot build; they run with DROPSTACK_ENGINE_PLUGINS=download where the
-// engine can fetch them. Prints `N passed, N failed` last. Without Go, Docker or root it says
-// that it skipped and why; under CI=true a skip is a failure.
+// The deploy checks (up, probes, edits, an up cut off half-way, destroy) need the provider
+// plugins: prebuilt ones from DROPSTACK_ENGINE_PLUGINS=<dir> (default ~/.cache/dropstack/plugins,
+// laid out as <dir>/<name>-v<version>/pulumi-resource-<name>), or DROPSTACK_ENGINE_PLUGINS=download
+// where the engine can fetch them. Checks whose plugins are missing are named as not run, with
+// the reason, above the closing line. Prints `N passed, N failed` last. Without Go, Docker or
+// root it says that it skipped and why; under CI=true a skip is a failure.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -19,7 +21,16 @@ import { DockerEngine, dockerMissing, startDockerEngine } from "./docker-engine"
 import { hostChecks } from "./host-checks";
 import { swarmChecks } from "./swarm-checks";
 import { clusterChecks } from "./cluster-checks";
-import { buildEngine, copyProject, engineMissing, Pulumi, tail } from "./pulumi-engine";
+import {
+  buildEngine,
+  copyProject,
+  engineMissing,
+  findPlugins,
+  missingPlugins,
+  ProviderName,
+  Pulumi,
+  tail,
+} from "./pulumi-engine";
 
 const STACK = "e2e";
 const PREFIX = `dropstack-${STACK}`;
@@ -75,12 +86,20 @@ async function main(): Promise<number> {
     );
     const parts = buildEngine();
     for (const p of parts) log(`${p.part} ${p.version}: ${p.dir}`);
+    if (PLUGINS.download) log("provider plugins: downloaded by the engine");
+    else
+      for (const p of PLUGINS.plugins)
+        log(
+          p.binary === undefined
+            ? `plugin ${p.name} ${p.version}: missing, ${p.missing}`
+            : `plugin ${p.name} ${p.version}: ${p.binary}${p.label ? ` (built as ${p.label})` : ""}${p.source ? `; ${p.source}` : ""}`,
+        );
     engine = await startDockerEngine(log);
     const noBase = baseImageMissing(engine);
     if (noBase !== undefined) throw new Error(`the stand-in base image cannot be made: ${noBase}`);
     ensureBaseImage(engine, log);
     removeLeftovers(engine);
-    pulumi = new Pulumi(work, parts, engine.host, DOWNLOAD_PLUGINS);
+    pulumi = new Pulumi(work, parts, engine.host, PLUGINS);
     project = copyProject(work);
     log(`project copy: ${project}`);
     await checks(pulumi, engine, project);
@@ -88,7 +107,7 @@ async function main(): Promise<number> {
     results.push({ name: "setting up", error: e instanceof Error ? e.message : String(e) });
     process.stdout.write(`✗ setting up\n${String(e instanceof Error ? e.message : e)}\n`);
   } finally {
-    if (pulumi && project && DOWNLOAD_PLUGINS) {
+    if (pulumi && project && deployed) {
       // Whatever happened above, leave nothing behind.
       pulumi.run(["cancel", "--yes", "--stack", STACK], project);
       pulumi.run(["destroy", "--yes", "--stack", STACK], project);
@@ -116,13 +135,26 @@ function removeLeftovers(engine: DockerEngine): void {
   if (volumes.length) engine.docker(["volume", "rm", "-f", ...volumes]);
 }
 
-/**
- * With DROPSTACK_ENGINE_PLUGINS=download (outside this sandbox), the engine downloads the
- * provider plugins as it does for users, and the deploy checks run too.
- */
-const DOWNLOAD_PLUGINS = process.env.DROPSTACK_ENGINE_PLUGINS === "download";
+/** Where the provider plugins come from (see pulumi-engine.ts, findPlugins). */
+const PLUGINS = findPlugins();
 /** Checks this run could not do, and why: printed before the closing line. */
 const notRunHere: string[] = [];
+/** Whether the deploy checks started, so that whatever happens their stack is destroyed. */
+let deployed = false;
+
+/** Runs `group` when its plugins are there; else names it as not run, with what is missing. */
+async function withPlugins(
+  what: string,
+  needs: ProviderName[],
+  group: () => Promise<void>,
+): Promise<void> {
+  const missing = missingPlugins(PLUGINS, needs);
+  if (missing.length === 0) return group();
+  notRunHere.push(
+    `${what}: missing plugins: ${missing.join("; ")}. Build them (README, "The real ` +
+      'engine"), or where the engine can download them, run with DROPSTACK_ENGINE_PLUGINS=download',
+  );
+}
 
 async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Promise<void> {
   await engineChecks(pulumi, project);
@@ -130,17 +162,16 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
   await hostChecks(engine, project, PREFIX, check);
   await swarmChecks(engine, project, PREFIX, check);
   await clusterChecks(engine, project, PREFIX, check);
-  if (!DOWNLOAD_PLUGINS) {
-    notRunHere.push(
-      "the deploy checks (pulumi up, the url and password, names and link variables in the " +
-        "containers, secrets in the state, no changes on a second up, edits, an up killed " +
-        "half-way, destroy) need the docker, random and command provider plugins, which the Go " +
-        "module proxy here does not serve (403 for every release commit of their provider " +
-        "modules). Where the engine can download them, run with DROPSTACK_ENGINE_PLUGINS=download",
-    );
-    return;
-  }
-  await deployChecks(pulumi, engine, project);
+  await withPlugins(
+    "the deploy checks (pulumi up, the url and password, names and link variables in the " +
+      "containers, secrets in the state, no changes on a second up, edits, an up killed " +
+      "half-way, destroy)",
+    ["docker", "random", "command"],
+    () => {
+      deployed = true;
+      return deployChecks(pulumi, engine, project);
+    },
+  );
 }
 
 /** The engine itself: config validation, the program loaded by ts-node, errors as users see them. */
@@ -292,6 +323,8 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
   const dbStarts = () =>
     exec("web-1", "import socket; print(socket.create_connection(('database', 6000)).recv(64))");
 
+  // Images already there (the stand-ins): destroy must leave the engine with these and no more.
+  const imagesBefore = imageIds(engine);
   await check(
     "pulumi up deploys the test Stackfile on the local target",
     () => {
@@ -399,7 +432,7 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
   );
 
   await check(
-    "an up killed half-way is recovered by the README's steps (refresh, then up)",
+    "an up killed half-way is recovered by the README's steps (cancel, refresh, then up)",
     async () => {
       const file = path.join(project, "test", "engine", "stack", "stack.yml");
       fs.writeFileSync(
@@ -411,6 +444,12 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
         project,
         /creating|deleting/,
       );
+      // As on a lost machine, nothing of that run goes on: the CLI's plugins run in process groups
+      // of their own and outlive the kill of the CLI's (a pulumi-resource-command did).
+      const survivors = await pulumi.killSurvivors();
+      if (survivors.length > 0) log(`killed what outlived the up: ${survivors.join(", ")}`);
+      // The README's steps, in order ("An interrupted deploy").
+      pulumi.ok(["cancel", "--yes", ...stack], project);
       const refresh = pulumi.run(["refresh", "--yes", ...stack], project);
       if (refresh.status !== 0)
         pulumi.ok(["refresh", "--yes", "--clear-pending-creates", ...stack], project);
@@ -421,13 +460,13 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
   );
 
   await check(
-    "destroy with retainDataOnDestroy keeps the volume, and up brings its data back",
+    "destroy with retainDataOnDestroy keeps the volume only, and up brings its data back",
     () => {
       pulumi.ok(["config", "set", "dropstack:retainDataOnDestroy", "true", ...stack], project);
       pulumi.ok(["destroy", "--yes", ...stack], project);
       expectEqual(
-        leftovers(engine),
-        { containers: [], networks: [], volumes: [`${PREFIX}-db-data`] },
+        leftovers(engine, imagesBefore),
+        { containers: [], networks: [], volumes: [`${PREFIX}-db-data`], images: [] },
         "left after destroy",
       );
       up();
@@ -435,23 +474,32 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
     },
   );
 
-  await check("destroy leaves no container, network or volume of the stack", () => {
+  await check("destroy leaves no container, network, volume or image of the stack", () => {
     pulumi.ok(["config", "set", "dropstack:retainDataOnDestroy", "false", ...stack], project);
     pulumi.ok(["destroy", "--yes", ...stack], project);
     expectEqual(
-      leftovers(engine),
-      { containers: [], networks: [], volumes: [] },
+      leftovers(engine, imagesBefore),
+      { containers: [], networks: [], volumes: [], images: [] },
       "left after destroy",
     );
   });
 }
 
-function leftovers(engine: DockerEngine) {
+/** The Docker engine's image IDs, sorted. */
+function imageIds(engine: DockerEngine): string[] {
+  return [
+    ...new Set(engine.docker(["images", "-aq", "--no-trunc"]).split("\n").filter(Boolean)),
+  ].sort();
+}
+
+/** What of the stack is on the Docker engine: containers, networks, volumes, and images it added. */
+function leftovers(engine: DockerEngine, imagesBefore: string[]) {
   const names = (args: string[]) => engine.docker(args).split("\n").filter(Boolean).sort();
   return {
     containers: names(["ps", "-a", "--format", "{{.Names}}", "--filter", `name=^${PREFIX}-`]),
     networks: names(["network", "ls", "--format", "{{.Name}}", "--filter", `name=^${PREFIX}$`]),
     volumes: names(["volume", "ls", "--format", "{{.Name}}", "--filter", `name=^${PREFIX}-`]),
+    images: imageIds(engine).filter((id) => !imagesBefore.includes(id)),
   };
 }
 
