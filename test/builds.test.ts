@@ -45,6 +45,32 @@ describe("checking a Stackfile's builds before deploying", () => {
     ).toEqual([]);
   });
 
+  test("reports what the classic builder the node uses refuses, at its Dockerfile line", () => {
+    const dockerfile = [
+      "# syntax=docker/dockerfile:1",
+      "FROM python:3.12",
+      "COPY --chown=1000:100 --chmod=0755 run.sh /usr/local/bin/",
+      "RUN --mount=type=cache,target=/root/.cache pip install \\",
+      "    --no-cache-dir requests",
+      "ADD --checksum=sha256:abc https://example.org/x.tgz /x.tgz",
+      "RUN <<EOF",
+      "echo hi",
+      "EOF",
+      "COPY --chown=1000:100 app/ /app/",
+      "RUN echo '--mount' <<not a heredoc",
+    ].join("\n");
+    const why =
+      "which needs BuildKit, and images are built with Docker's classic builder (the Docker provider's BuildKit builds run on this machine's Docker, not the node's)";
+    expect(
+      problemsOf({ "stack.yml": "app:\n  build: ./app\n", "app/Dockerfile": dockerfile }),
+    ).toEqual([
+      `stack.yml:2:3: service "app": app/Dockerfile:3 uses COPY --chmod, ${why}; copy the file, then set its mode with RUN chmod`,
+      `stack.yml:2:3: service "app": app/Dockerfile:4 uses RUN --mount, ${why}; copy what the command needs into the image first`,
+      `stack.yml:2:3: service "app": app/Dockerfile:6 uses ADD --checksum, ${why}; download with RUN curl and check the sum with sha256sum`,
+      `stack.yml:2:3: service "app": app/Dockerfile:7 uses a heredoc (RUN <<EOF), ${why}; write the commands on RUN lines, or copy a script file and run it`,
+    ]);
+  });
+
   test("passes the default stack", () => {
     const file = path.join(ROOT, "stacks", "datascience.yml");
     const { spec } = parseStackfile(fs.readFileSync(file, "utf8"), file);

@@ -109,7 +109,7 @@ describe("the notebook image's password hook", () => {
     () => {
       const dockerfile = fs.readFileSync(path.join(IMAGE_DIR, "Dockerfile"), "utf8");
       expect(dockerfile).toContain(
-        "COPY --chmod=0644 jupyter_server_config.py /usr/local/etc/jupyter/jupyter_server_config.py",
+        "COPY jupyter_server_config.py /usr/local/etc/jupyter/jupyter_server_config.py",
       );
       expect(fs.readFileSync(HOOK, "utf8")).toContain(
         'config_dir="${DROPSTACK_JUPYTER_CONFIG_DIR:-/usr/local/etc/jupyter}"',
