@@ -258,8 +258,9 @@ export function parseStackfile(
     error(alias ?? root, `${(e as Error).message.split("\n")[0]}`);
     throw new StackfileError(errors, warnings);
   }
-  // Services the checks below cannot map, for a problem in their own shape; the others go on.
-  const unmappable = new Set<string>();
+  // The keys the schema rejected, by service: mapping skips them and reads the service's other
+  // keys, so that one bad key hides no problem of the others.
+  const rejected = new Map<string, Set<string>>();
   validateSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
   if (!validateSchema(value)) {
     for (const e of dedupeSchemaErrors(validateSchema.errors ?? [])) {
@@ -281,7 +282,8 @@ export function parseStackfile(
       // The service the problem is in; a problem with the file as a whole stops here.
       const owner = path[0] ?? serviceName;
       if (owner === undefined) throw new StackfileError(errors, warnings);
-      unmappable.add(owner);
+      if (path[1] !== undefined)
+        rejected.set(owner, (rejected.get(owner) ?? new Set()).add(path[1]));
     }
   }
 
@@ -291,13 +293,14 @@ export function parseStackfile(
   for (const pair of root.items) {
     const name = String((pair.key as YAML.Scalar).value);
     // A duplicated service was reported above; its later value is the one read.
-    if (unmappable.has(name) || mapped.has(name)) continue;
+    if (mapped.has(name)) continue;
     // Only a map is a service; anything else was reported by the schema above.
     const raw: unknown = value[name];
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) continue;
     mapped.add(name);
     const node = pair.value as YAML.YAMLMap;
-    const draft = mapService(name, raw as Record<string, unknown>, {
+    const readable = Object.entries(raw).filter(([key]) => !rejected.get(name)?.has(key));
+    const draft = mapService(name, Object.fromEntries(readable), {
       error: (key, message) => error(keyOf(node, key) ?? pair, message),
       warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
       itemError: (key, index, message) => error(itemOf(node, key, index), message),
@@ -315,8 +318,9 @@ export function parseStackfile(
   for (const draft of drafts) {
     const service = { ...draft, restart: draft.restart ?? defaultRestart(draft, drafts) };
     services.push(service);
-    // A restart the service sets is what it asks for, even for a one-shot.
-    if (draft.restart !== undefined) continue;
+    // A restart the service sets is what it asks for, even for a one-shot (or, rejected above,
+    // not what it asks for either).
+    if (setsRestart(value[draft.name])) continue;
     const oneShot = service.restart === "unless-stopped" ? oneShotReason(service) : undefined;
     if (oneShot !== undefined) {
       warn(
@@ -352,6 +356,11 @@ const BOOLEAN_KEYS = new Set(
     .map(([k]) => k),
 );
 const YAML_11_BOOLEANS: Record<string, boolean> = { yes: true, on: true, no: false, off: false };
+
+/** Whether a service sets its restart policy (with restart, or Tutum's autorestart). */
+function setsRestart(raw: Record<string, unknown>): boolean {
+  return raw.restart !== undefined || raw.autorestart !== undefined;
+}
 
 /** A service's own keys, and the keys a `<<: *anchor` merge brings in. */
 function serviceItems(service: YAML.YAMLMap, doc: YAML.Document): YAML.Pair[] {

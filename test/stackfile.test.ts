@@ -514,6 +514,31 @@ describe("errors", () => {
     ]);
   });
 
+  test("reports every problem of a service, though the schema rejected one of its keys", () => {
+    const port = 'write "host:container" or "container", each 1-65535, with an optional /tcp or /udp';
+    expect(
+      errorsOf(
+        "a:\n  image: busybox\n  restart: sometimes\n  ports: ['99999', '80:80', '1:b']\n" +
+          "  mem_limit: lots\n  links: [b]\n",
+      ),
+    ).toEqual([
+      'stack.yml:3:12: "restart" in service "a" must be one of "no", "on-failure", "always", "unless-stopped"',
+      `stack.yml:4:11: "99999" is not a port; ${port}`,
+      `stack.yml:4:29: "1:b" is not a port; ${port}`,
+      'stack.yml:5:14: "lots" is not a memory size; write bytes or a number with b, k, m or g, like 256m',
+      'stack.yml:6:11: "b" is not a service in this Stackfile; services: a',
+    ]);
+    // Its restart is rejected, not unset: no warning that it sets none.
+    const oneShot = "a:\n  image: busybox\n  command: chown -R 1000 /data\n  restart: sometimes\n";
+    let rejected: StackfileError | undefined;
+    try {
+      parse(oneShot);
+    } catch (e) {
+      rejected = e as StackfileError;
+    }
+    expect(rejected?.warnings).toEqual([]);
+  });
+
   test("reports problems of every kind in one run: keys, shapes, values, links and ports", () => {
     expect(
       errorsOf(
