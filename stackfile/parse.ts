@@ -900,14 +900,9 @@ function dedupeSchemaErrors(errors: ErrorObject[]): ErrorObject[] {
   });
 }
 
+/** A schema error in dropstack's words: where, what is allowed, and what the value is instead. */
 function schemaMessage(e: ErrorObject, path: string[]): string {
-  const where =
-    path.length === 0
-      ? "the Stackfile"
-      : path.length === 1
-        ? `service "${path[0]}"`
-        : `"${path.slice(1).join(".")}" in service "${path[0]}"`;
-  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  const where = placeOf(path);
   const propertyName = (e as { propertyName?: string }).propertyName;
   if (propertyName !== undefined && path.length === 0) {
     return `"${propertyName}" is not a service name; use letters, digits, - and _`;
@@ -916,6 +911,8 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
     case "anyOf":
     case "required":
       if (path.length === 1) return `service "${path[0]}" needs an image (or a build)`;
+      if (e.keyword === "required")
+        return `${where} needs "${(e.params as { missingProperty: string }).missingProperty}"`;
       break;
     case "propertyNames":
       return `"${(e.params as { propertyName?: string }).propertyName}" is not a service name; use letters, digits, - and _`;
@@ -926,6 +923,64 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
         .join(", ")}`;
     case "minProperties":
       return "the Stackfile has no services";
+    case "type":
+      return `${where} must be ${typeWords([e.schema as string | string[]].flat())}, not ${shownValue(e.data)}`;
+    case "minimum":
+    case "maximum":
+      return `${where} must be ${rangeWords(e.parentSchema as Range)}, not ${shownValue(e.data)}`;
+    case "minLength":
+      return `${where} must not be empty`;
   }
-  return `${where} ${e.message}${description ? ` (${description})` : ""}`;
+  return `${where} ${e.message}`;
+}
+
+/** Where a schema error is: `"key.sub" in service "s"`, or an item of a list by its number. */
+function placeOf(path: string[]): string {
+  if (path.length === 0) return "the Stackfile";
+  if (path.length === 1) return `service "${path[0]}"`;
+  const [service, ...inside] = path;
+  const last = inside[inside.length - 1];
+  return /^\d+$/.test(last) && inside.length > 1
+    ? `item ${Number(last) + 1} of "${inside.slice(0, -1).join(".")}" in service "${service}"`
+    : `"${inside.join(".")}" in service "${service}"`;
+}
+
+/** What JSON Schema calls integer, array and object, as a Stackfile's writer calls them. */
+const TYPE_NOUNS: Record<string, string> = {
+  string: "string",
+  integer: "whole number",
+  number: "number",
+  boolean: "boolean",
+  array: "list",
+  object: "map",
+};
+
+/** The types a value may have, as in "must be a string, number or boolean" (null goes unsaid). */
+function typeWords(types: string[]): string {
+  const nouns = types.filter((t) => t !== "null").map((t) => TYPE_NOUNS[t] ?? t);
+  if (nouns.length === 1 && nouns[0] === "boolean") return "true or false";
+  const last = nouns.pop();
+  return `a ${nouns.length > 0 ? `${nouns.join(", ")} or ${last}` : last}`;
+}
+
+interface Range {
+  minimum?: number;
+  maximum?: number;
+}
+
+/** The numbers a value may be: "from 1 to 100", "2 or more" or "100 or less". */
+function rangeWords({ minimum, maximum }: Range): string {
+  if (minimum !== undefined && maximum !== undefined) return `from ${minimum} to ${maximum}`;
+  return minimum !== undefined ? `${minimum} or more` : `${maximum} or less`;
+}
+
+/** A value as an error shows it: a scalar as the file gives it, a list or a map by its kind. */
+function shownValue(value: unknown): string {
+  if (value === null || value === undefined) return "empty";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  if (typeof value !== "string") return String(value);
+  // A secret's placeholder is shown as the reference the file wrote.
+  const parts = splitSecrets(value).map((p) => (typeof p === "string" ? p : `\${${p.secret}}`));
+  return JSON.stringify(parts.join(""));
 }

@@ -405,11 +405,24 @@ describe("errors", () => {
     ],
     [
       `a:\n  image: x\n  privileged: "yes"\n`,
-      'stack.yml:3:15: "privileged" in service "a" must be boolean (As docker run --privileged.)',
+      'stack.yml:3:15: "privileged" in service "a" must be true or false, not "yes"',
     ],
     [
       `a:\n  image: x\n  target_num_containers: 0\n`,
-      'stack.yml:3:26: "target_num_containers" in service "a" must be >= 1 (Number of containers, named svc-1..svc-N.)',
+      'stack.yml:3:26: "target_num_containers" in service "a" must be from 1 to 100, not 0',
+    ],
+    [
+      `a:\n  image: x\n  cpu_shares: -5\n`,
+      'stack.yml:3:15: "cpu_shares" in service "a" must be 2 or more, not -5',
+    ],
+    [`a:\n  image: ""\n`, 'stack.yml:2:10: "image" in service "a" must not be empty'],
+    [
+      `a:\n  image: x\n  healthcheck:\n    interval: 5s\n`,
+      'stack.yml:4:5: "healthcheck" in service "a" needs "test"',
+    ],
+    [
+      `a:\n  image: x\n  ports: [[80]]\n`,
+      'stack.yml:3:11: item 1 of "ports" in service "a" must be a string or whole number, not a list',
     ],
     [
       `a:\n  image: x\n  ports: ["80:x"]\n`,
@@ -515,7 +528,8 @@ describe("errors", () => {
   });
 
   test("reports every problem of a service, though the schema rejected one of its keys", () => {
-    const port = 'write "host:container" or "container", each 1-65535, with an optional /tcp or /udp';
+    const port =
+      'write "host:container" or "container", each 1-65535, with an optional /tcp or /udp';
     expect(
       errorsOf(
         "a:\n  image: busybox\n  restart: sometimes\n  ports: ['99999', '80:80', '1:b']\n" +
@@ -537,6 +551,14 @@ describe("errors", () => {
       rejected = e as StackfileError;
     }
     expect(rejected?.warnings).toEqual([]);
+    expect(
+      errorsOf("a:\n  image: x\n  cpu_shares: -5\n  ports: ['0', '1:b']\n  mem_limit: lots\n"),
+    ).toEqual([
+      'stack.yml:3:15: "cpu_shares" in service "a" must be 2 or more, not -5',
+      `stack.yml:4:11: "0" is not a port; ${port}`,
+      `stack.yml:4:16: "1:b" is not a port; ${port}`,
+      'stack.yml:5:14: "lots" is not a memory size; write bytes or a number with b, k, m or g, like 256m',
+    ]);
   });
 
   test("reports problems of every kind in one run: keys, shapes, values, links and ports", () => {
@@ -548,7 +570,7 @@ describe("errors", () => {
       ),
     ).toEqual([
       'stack.yml:3:3: unknown key "imgae" in service "a"; did you mean "image"?',
-      'stack.yml:7:15: "cpu_shares" in service "b" must be integer (As docker run --cpu-shares.)',
+      'stack.yml:7:15: "cpu_shares" in service "b" must be a whole number, not "lots"',
       'stack.yml:10:11: host port 80/tcp is already published by service "a"',
       'stack.yml:10:20: "nope" is not a port; write "host:container" or "container", each 1-65535, with an optional /tcp or /udp',
       'stack.yml:11:11: "d" is not a service in this Stackfile; services: a, b, c',
