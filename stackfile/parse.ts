@@ -263,7 +263,7 @@ export function parseStackfile(
   const rejected = new Map<string, Set<string>>();
   validateSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
   if (!validateSchema(value)) {
-    for (const e of dedupeSchemaErrors(validateSchema.errors ?? [])) {
+    for (const e of dedupeSchemaErrors(chosenForms(validateSchema.errors ?? []))) {
       const path = e.instancePath
         .split("/")
         .slice(1)
@@ -278,7 +278,7 @@ export function parseStackfile(
               path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
               true,
             ) as YAML.Node | undefined);
-      error(node ?? root, schemaMessage(e, path));
+      error(node ?? root, colonItemMessage(doc, e, path) ?? schemaMessage(e, path));
       // The service the problem is in; a problem with the file as a whole stops here.
       const owner = path[0] ?? serviceName;
       if (owner === undefined) throw new StackfileError(errors, warnings);
@@ -888,6 +888,55 @@ export function words(value: unknown, onError: (message: string) => void): strin
   return out;
 }
 
+/**
+ * Of a oneOf's errors, those of the form the value evidently takes: environment written as a map
+ * has its problem in the map (a value that is a list), not in "must be a list". A value of no
+ * form the oneOf takes keeps only the oneOf's own error, which names every form.
+ */
+function chosenForms(errors: ErrorObject[]): ErrorObject[] {
+  const dropped = new Set<ErrorObject>();
+  for (const oneOf of errors.filter((e) => e.keyword === "oneOf")) {
+    const forms = oneOf.schema as { type?: string | string[] }[];
+    const chosen = forms.findIndex((form) => hasType(oneOf.data, form.type));
+    if (chosen >= 0) dropped.add(oneOf);
+    for (const e of errors) {
+      const inside =
+        e.schemaPath.startsWith(`${oneOf.schemaPath}/`) &&
+        (e.instancePath + "/").startsWith(`${oneOf.instancePath}/`);
+      if (inside && !e.schemaPath.startsWith(`${oneOf.schemaPath}/${chosen}/`)) dropped.add(e);
+    }
+  }
+  return errors.filter((e) => !dropped.has(e));
+}
+
+/** Whether a value has one of the JSON Schema types given. */
+function hasType(value: unknown, type: string | string[] | undefined): boolean {
+  const kind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+  return [type ?? []]
+    .flat()
+    .some((t) => t === kind || (t === "integer" && Number.isInteger(value)));
+}
+
+/**
+ * `- KEY: value` in a list of KEY=value (environment, labels), which YAML reads as a one-key map:
+ * the fix, with the value as the file wrote it.
+ */
+function colonItemMessage(doc: YAML.Document, e: ErrorObject, path: string[]): string | undefined {
+  if (e.keyword !== "type" || path.length !== 3 || !["environment", "labels"].includes(path[1]))
+    return undefined;
+  const list = doc.getIn(path.slice(0, 2), true);
+  if (!YAML.isSeq(list)) return undefined;
+  const item = list.items[Number(path[2])];
+  if (!YAML.isMap(item) || item.items.length !== 1 || !YAML.isScalar(item.items[0].key))
+    return undefined;
+  const { key, value } = item.items[0] as YAML.Pair<YAML.Scalar>;
+  const text = YAML.isScalar(value) && value.source ? value.source : "value";
+  return (
+    `${path[1]} list items are written KEY=value, not KEY: value; ` +
+    `write "${list.flow ? "" : "- "}${String(key.value)}=${text}"`
+  );
+}
+
 function dedupeSchemaErrors(errors: ErrorObject[]): ErrorObject[] {
   // additionalProperties is reported above with a better message; oneOf/anyOf repeat their branches.
   const seen = new Set<string>();
@@ -930,6 +979,10 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
       return `${where} must be ${rangeWords(e.parentSchema as Range)}, not ${shownValue(e.data)}`;
     case "minLength":
       return `${where} must not be empty`;
+    case "oneOf": {
+      const forms = e.schema as { type: string | string[] }[];
+      return `${where} must be ${typeWords(forms.flatMap((f) => f.type))}, not ${shownValue(e.data)}`;
+    }
   }
   return `${where} ${e.message}`;
 }

@@ -505,6 +505,42 @@ describe("errors", () => {
     expect(errorsOf(text)).toEqual([message]);
   });
 
+  test("a map's value that is a list is the problem of environment and labels, at the value", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  environment:\n    A: 1\n    DETECTORS:\n      - x\n      - y\n" +
+          "  labels: {x.y: [z]}\n",
+      ),
+    ).toEqual([
+      'stack.yml:6:7: "environment.DETECTORS" in service "a" must be a string, number or boolean, not a list',
+      'stack.yml:8:17: "labels.x.y" in service "a" must be a string, number or boolean, not a list',
+    ]);
+  });
+
+  test("a list item written KEY: value is told to be KEY=value, as the file wrote its value", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  environment:\n    - DETECTORS: ${D}\n    - B=1\n    - C: 'x y'\n" +
+          "  labels: [x.y: z]\n",
+        { vars: { D: "d" } },
+      ),
+    ).toEqual([
+      'stack.yml:4:7: environment list items are written KEY=value, not KEY: value; write "- DETECTORS=${D}"',
+      'stack.yml:6:7: environment list items are written KEY=value, not KEY: value; write "- C=x y"',
+      'stack.yml:7:12: labels list items are written KEY=value, not KEY: value; write "x.y=z"',
+    ]);
+  });
+
+  test("a value in none of a key's forms is told every form", () => {
+    expect(
+      errorsOf("a:\n  image: x\n  environment: A=1\n  command: {a: b}\n  build: [x]\n"),
+    ).toEqual([
+      'stack.yml:3:16: "environment" in service "a" must be a list or map, not "A=1"',
+      'stack.yml:4:12: "command" in service "a" must be a string or list, not a map',
+      'stack.yml:5:10: "build" in service "a" must be a string or map, not a list',
+    ]);
+  });
+
   test("rejects aliases to missing anchors and alias bombs at the alias", () => {
     expect(errorsOf(`a:\n  image: *x\n`)).toEqual([
       "stack.yml:2:10: Unresolved alias (the anchor must be set before the alias): x",
