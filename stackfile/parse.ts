@@ -408,20 +408,26 @@ function keyOf(service: YAML.YAMLMap, key: string): YAML.Node | undefined {
     YAML.Node | undefined;
 }
 
-/** Item `index` of a list-valued key (or the value itself when it is not a list). */
-function itemOf(service: YAML.YAMLMap, key: string, index: number): YAML.Node | undefined {
+/**
+ * Item `index` of a list-valued key, or the name `index` in a map-valued one (or the value
+ * itself when it is neither).
+ */
+function itemOf(service: YAML.YAMLMap, key: string, index: number | string): YAML.Node | undefined {
   const value = service.get(key, true);
-  return (
-    (YAML.isSeq(value) ? (value.items[index] as YAML.Node) : (value as YAML.Node)) ??
-    keyOf(service, key)
-  );
+  const item =
+    YAML.isSeq(value) && typeof index === "number"
+      ? value.items[index]
+      : YAML.isMap(value) && typeof index === "string"
+        ? value.items.find((p) => YAML.isScalar(p.key) && String(p.key.value) === index)?.key
+        : value;
+  return (item as YAML.Node | undefined) ?? keyOf(service, key);
 }
 
-/** Where a service's problems go: at a key, or at one item of a list-valued key. */
+/** Where a service's problems go: at a key, or at one item (or name) of a list (or map) key. */
 interface Reporter {
   error(key: string, message: string): void;
   warn(key: string, message: string): void;
-  itemError(key: string, index: number, message: string): void;
+  itemError(key: string, index: number | string, message: string): void;
   /** The node's tags, which a service's tags: should name. */
   nodeTags?: string[];
   /** On a Swarm cluster (see ParseOptions.cluster). */
@@ -432,7 +438,7 @@ interface Reporter {
 interface KeyReporter {
   error(message: string): void;
   warn(message: string): void;
-  itemError(index: number, message: string): void;
+  itemError(index: number | string, message: string): void;
   nodeTags: readonly string[];
   cluster: boolean;
 }
@@ -493,32 +499,35 @@ function shellWords(field: "command" | "entrypoint"): KeyHandler {
 }
 
 /**
- * A map, or a list of NAME=value. `bareIsEmpty`: Docker and Compose take a bare label as one with
- * an empty value; a bare variable is more likely a value forgotten, so it is an error.
+ * A map, or a list of NAME=value. A name with no value (`- NAME` in a list, `NAME:` in a map) took
+ * its value from the deploying shell on Docker Cloud. `bareIsEmpty`: Docker and Compose take such
+ * a label as one with an empty value; such a variable is more likely a value forgotten, so it is
+ * an error, in either form alike.
  */
 function keyValues(
   field: "environment" | "labels",
   { bareIsEmpty }: { bareIsEmpty: boolean },
 ): KeyHandler {
   return (value, service, report) => {
-    if (!Array.isArray(value)) {
-      service[field] = Object.fromEntries(
-        Object.entries(value as object).map(([k, x]) => [k, x === null ? "" : String(x)]),
-      );
-      return;
-    }
     const out: Record<string, string> = {};
-    value.forEach((item: string, i) => {
-      const eq = item.indexOf("=");
-      if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
-      else if (eq === 0) report.itemError(i, `"${item}" has no name before "="`);
-      else if (bareIsEmpty) out[item] = "";
-      else
-        report.itemError(
-          i,
-          `"${item}" has no value; write ${item}=\${${item}} to take it from stackVars`,
-        );
-    });
+    // `at`: the item of a list, or the name in a map; `fix`: the name with a value, in that form.
+    const bare = (name: string, at: number | string, fix: string) => {
+      if (bareIsEmpty) out[name] = "";
+      else report.itemError(at, `"${name}" has no value; write ${fix} to take it from stackVars`);
+    };
+    if (!Array.isArray(value)) {
+      for (const [name, x] of Object.entries(value as Record<string, unknown>)) {
+        if (x === null) bare(name, name, `${name}: \${${name}}`);
+        else out[name] = String(x);
+      }
+    } else {
+      value.forEach((item: string, i) => {
+        const eq = item.indexOf("=");
+        if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
+        else if (eq === 0) report.itemError(i, `"${item}" has no name before "="`);
+        else bare(item, i, `${item}=\${${item}}`);
+      });
+    }
     service[field] = out;
   };
 }

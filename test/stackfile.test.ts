@@ -102,7 +102,7 @@ describe("service keys", () => {
   test("environment and labels take a list of K=V or a map", () => {
     const list = service(`a:\n  image: x\n  environment: [A=1, B=two=2, C=]\n  labels: [x.y=z]\n`);
     const map = service(
-      `a:\n  image: x\n  environment: {A: 1, B: "two=2", C: null}\n  labels: {x.y: z}\n`,
+      `a:\n  image: x\n  environment: {A: 1, B: "two=2", C: ""}\n  labels: {x.y: z}\n`,
     );
     for (const s of [list, map]) {
       expect(s.environment).toEqual({ A: "1", B: "two=2", C: "" });
@@ -539,6 +539,21 @@ describe("errors", () => {
       'stack.yml:4:12: "command" in service "a" must be a string or list, not a map',
       'stack.yml:5:10: "build" in service "a" must be a string or map, not a list',
     ]);
+  });
+
+  test("a variable with no value is an error in a map as in a list, at its name", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  environment:\n    KEY:\n    B: 1\n    C: null\n" +
+          "b:\n  image: x\n  environment: [KEY]\n",
+      ),
+    ).toEqual([
+      'stack.yml:4:5: "KEY" has no value; write KEY: ${KEY} to take it from stackVars',
+      'stack.yml:6:5: "C" has no value; write C: ${C} to take it from stackVars',
+      'stack.yml:9:17: "KEY" has no value; write KEY=${KEY} to take it from stackVars',
+    ]);
+    // A label with no value is an empty label, in either form, as Docker takes it.
+    expect(service("a:\n  image: x\n  labels:\n    flag:\n").labels).toEqual({ flag: "" });
   });
 
   test("rejects aliases to missing anchors and alias bombs at the alias", () => {
