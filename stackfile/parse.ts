@@ -152,6 +152,16 @@ export function parseStackfile(
     throw new StackfileError(errors);
   }
 
+  // Said once, at the first: the errors each such "service" gets do not say why.
+  const misindented = misindentedKey(root, doc);
+  if (misindented !== undefined) {
+    error(
+      misindented,
+      `"${String((misindented.key as YAML.Scalar).value)}" is a service key, not a service name: ` +
+        "the file looks mis-indented; each service's keys go under its name, indented",
+    );
+  }
+
   // Unknown keys first, with the nearest known one: the schema would only say "additional property".
   for (const pair of root.items) {
     if (!YAML.isMap(pair.value)) continue;
@@ -360,6 +370,20 @@ const YAML_11_BOOLEANS: Record<string, boolean> = { yes: true, on: true, no: fal
 /** Whether a service sets its restart policy (with restart, or Tutum's autorestart). */
 function setsRestart(raw: Record<string, unknown>): boolean {
   return raw.restart !== undefined || raw.autorestart !== undefined;
+}
+
+/**
+ * The first top-level name that is a service key and holds no service (its value is not a map,
+ * or a map without a service key): a service's keys written at the top level.
+ */
+function misindentedKey(root: YAML.YAMLMap, doc: YAML.Document): YAML.Pair | undefined {
+  const isServiceKey = (key: unknown) =>
+    YAML.isScalar(key) && SERVICE_KEYS.includes(String(key.value));
+  return (root.items as YAML.Pair[]).find(
+    (pair) =>
+      isServiceKey(pair.key) &&
+      !(YAML.isMap(pair.value) && serviceItems(pair.value, doc).some((p) => isServiceKey(p.key))),
+  );
 }
 
 /** A service's own keys, and the keys a `<<: *anchor` merge brings in. */

@@ -556,6 +556,25 @@ describe("errors", () => {
     expect(service("a:\n  image: x\n  labels:\n    flag:\n").labels).toEqual({ flag: "" });
   });
 
+  test("a file whose services' keys are at the top level is said to look mis-indented, once", () => {
+    expect(
+      errorsOf(
+        "web:\nimage: nginx\nenvironment:\n  - A=1\nports:\n  - '80:80'\nhealthcheck: {test: x}\n",
+      ),
+    ).toEqual([
+      'stack.yml:1:1: service "web" must be a map, not empty',
+      'stack.yml:2:1: "image" is a service key, not a service name: the file looks mis-indented; each service\'s keys go under its name, indented',
+      'stack.yml:2:1: service "image" must be a map, not "nginx"',
+      'stack.yml:3:1: service "environment" must be a map, not a list',
+      'stack.yml:5:1: service "ports" must be a map, not a list',
+      'stack.yml:7:1: service "healthcheck" needs an image (or a build)',
+      'stack.yml:7:15: unknown key "test" in service "healthcheck"; did you mean "net"?',
+    ]);
+    // A service named like a key, with keys of its own (a merge's too), is a service.
+    const { spec } = parse("base: &b\n  image: y\nhostname:\n  image: x\nuser:\n  <<: *b\n");
+    expect(spec.services.map((s) => s.name)).toEqual(["base", "hostname", "user"]);
+  });
+
   test("rejects aliases to missing anchors and alias bombs at the alias", () => {
     expect(errorsOf(`a:\n  image: *x\n`)).toEqual([
       "stack.yml:2:10: Unresolved alias (the anchor must be set before the alias): x",
