@@ -281,13 +281,16 @@ export function parseStackfile(
       // A whole service, or a bad service name, is reported at the service's name.
       const serviceName =
         path.length === 1 ? path[0] : (e as { propertyName?: string }).propertyName;
-      const node =
+      const found =
         path.length <= 1 && serviceName !== undefined
           ? (root.items.find((p) => (p.key as YAML.Scalar).value === serviceName)?.key as YAML.Node)
           : (doc.getIn(
               path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
               true,
             ) as YAML.Node | undefined);
+      // An unknown key inside a key's map (healthcheck, build) is reported at itself.
+      const unknown = (e.params as { additionalProperty?: string }).additionalProperty;
+      const node = YAML.isMap(found) && unknown !== undefined ? keyOf(found, unknown) : found;
       error(node ?? root, colonItemMessage(doc, e, path) ?? schemaMessage(e, path));
       // The service the problem is in; a problem with the file as a whole stops here.
       const owner = path[0] ?? serviceName;
@@ -971,11 +974,14 @@ function colonItemMessage(doc: YAML.Document, e: ErrorObject, path: string[]): s
 }
 
 function dedupeSchemaErrors(errors: ErrorObject[]): ErrorObject[] {
-  // additionalProperties is reported above with a better message; oneOf/anyOf repeat their branches.
+  // A service's unknown keys are reported above (a key's own, as in healthcheck, below); oneOf and
+  // anyOf repeat their branches.
   const seen = new Set<string>();
   return errors.filter((e) => {
-    if (e.keyword === "additionalProperties" || e.keyword === "if") return false;
-    const key = e.instancePath;
+    const unknown = (e.params as { additionalProperty?: string }).additionalProperty;
+    if (e.keyword === "if" || (unknown !== undefined && e.instancePath.split("/").length === 2))
+      return false;
+    const key = unknown === undefined ? e.instancePath : `${e.instancePath}/${unknown}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -1012,6 +1018,14 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
       return `${where} must be ${rangeWords(e.parentSchema as Range)}, not ${shownValue(e.data)}`;
     case "minLength":
       return `${where} must not be empty`;
+    case "additionalProperties": {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const hint = nearest(key, Object.keys((e.parentSchema as { properties: object }).properties));
+      return (
+        `unknown key "${key}" in ${path.slice(1).join(".")} of service "${path[0]}"` +
+        (hint ? `; did you mean "${hint}"?` : "")
+      );
+    }
     case "oneOf": {
       const forms = e.schema as { type: string | string[] }[];
       return `${where} must be ${typeWords(forms.flatMap((f) => f.type))}, not ${shownValue(e.data)}`;

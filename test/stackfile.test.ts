@@ -575,6 +575,19 @@ describe("errors", () => {
     expect(spec.services.map((s) => s.name)).toEqual(["base", "hostname", "user"]);
   });
 
+  test("an unknown key inside healthcheck or build is reported at itself, with the nearest one", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  healthcheck:\n    test: x\n    intervall: 5s\n    frob: 1\n" +
+          "b:\n  build:\n    context: .\n    dockerfle: D\n",
+      ),
+    ).toEqual([
+      'stack.yml:5:5: unknown key "intervall" in healthcheck of service "a"; did you mean "interval"?',
+      'stack.yml:6:5: unknown key "frob" in healthcheck of service "a"',
+      'stack.yml:10:5: unknown key "dockerfle" in build of service "b"; did you mean "dockerfile"?',
+    ]);
+  });
+
   test("rejects aliases to missing anchors and alias bombs at the alias", () => {
     expect(errorsOf(`a:\n  image: *x\n`)).toEqual([
       "stack.yml:2:10: Unresolved alias (the anchor must be set before the alias): x",
