@@ -152,6 +152,16 @@ export function parseStackfile(
     throw new StackfileError(errors);
   }
 
+  // Said once, at the first: the errors each such "service" gets do not say why.
+  const misindented = misindentedKey(root, doc);
+  if (misindented !== undefined) {
+    error(
+      misindented,
+      `"${String((misindented.key as YAML.Scalar).value)}" is a service key, not a service name: ` +
+        "the file looks mis-indented; each service's keys go under its name, indented",
+    );
+  }
+
   // Unknown keys first, with the nearest known one: the schema would only say "additional property".
   for (const pair of root.items) {
     if (!YAML.isMap(pair.value)) continue;
@@ -258,11 +268,12 @@ export function parseStackfile(
     error(alias ?? root, `${(e as Error).message.split("\n")[0]}`);
     throw new StackfileError(errors, warnings);
   }
-  // Services the checks below cannot map, for a problem in their own shape; the others go on.
-  const unmappable = new Set<string>();
+  // The keys the schema rejected, by service: mapping skips them and reads the service's other
+  // keys, so that one bad key hides no problem of the others.
+  const rejected = new Map<string, Set<string>>();
   validateSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
   if (!validateSchema(value)) {
-    for (const e of dedupeSchemaErrors(validateSchema.errors ?? [])) {
+    for (const e of dedupeSchemaErrors(chosenForms(validateSchema.errors ?? []))) {
       const path = e.instancePath
         .split("/")
         .slice(1)
@@ -270,18 +281,22 @@ export function parseStackfile(
       // A whole service, or a bad service name, is reported at the service's name.
       const serviceName =
         path.length === 1 ? path[0] : (e as { propertyName?: string }).propertyName;
-      const node =
+      const found =
         path.length <= 1 && serviceName !== undefined
           ? (root.items.find((p) => (p.key as YAML.Scalar).value === serviceName)?.key as YAML.Node)
           : (doc.getIn(
               path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
               true,
             ) as YAML.Node | undefined);
-      error(node ?? root, schemaMessage(e, path));
+      // An unknown key inside a key's map (healthcheck, build) is reported at itself.
+      const unknown = (e.params as { additionalProperty?: string }).additionalProperty;
+      const node = YAML.isMap(found) && unknown !== undefined ? keyOf(found, unknown) : found;
+      error(node ?? root, colonItemMessage(doc, e, path) ?? schemaMessage(e, path));
       // The service the problem is in; a problem with the file as a whole stops here.
       const owner = path[0] ?? serviceName;
       if (owner === undefined) throw new StackfileError(errors, warnings);
-      unmappable.add(owner);
+      if (path[1] !== undefined)
+        rejected.set(owner, (rejected.get(owner) ?? new Set()).add(path[1]));
     }
   }
 
@@ -291,13 +306,14 @@ export function parseStackfile(
   for (const pair of root.items) {
     const name = String((pair.key as YAML.Scalar).value);
     // A duplicated service was reported above; its later value is the one read.
-    if (unmappable.has(name) || mapped.has(name)) continue;
+    if (mapped.has(name)) continue;
     // Only a map is a service; anything else was reported by the schema above.
     const raw: unknown = value[name];
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) continue;
     mapped.add(name);
     const node = pair.value as YAML.YAMLMap;
-    const draft = mapService(name, raw as Record<string, unknown>, {
+    const readable = Object.entries(raw).filter(([key]) => !rejected.get(name)?.has(key));
+    const draft = mapService(name, Object.fromEntries(readable), {
       error: (key, message) => error(keyOf(node, key) ?? pair, message),
       warn: (key, message) => warn(keyOf(node, key) ?? pair, message),
       itemError: (key, index, message) => error(itemOf(node, key, index), message),
@@ -315,8 +331,9 @@ export function parseStackfile(
   for (const draft of drafts) {
     const service = { ...draft, restart: draft.restart ?? defaultRestart(draft, drafts) };
     services.push(service);
-    // A restart the service sets is what it asks for, even for a one-shot.
-    if (draft.restart !== undefined) continue;
+    // A restart the service sets is what it asks for, even for a one-shot (or, rejected above,
+    // not what it asks for either).
+    if (setsRestart(value[draft.name])) continue;
     const oneShot = service.restart === "unless-stopped" ? oneShotReason(service) : undefined;
     if (oneShot !== undefined) {
       warn(
@@ -352,6 +369,25 @@ const BOOLEAN_KEYS = new Set(
     .map(([k]) => k),
 );
 const YAML_11_BOOLEANS: Record<string, boolean> = { yes: true, on: true, no: false, off: false };
+
+/** Whether a service sets its restart policy (with restart, or Tutum's autorestart). */
+function setsRestart(raw: Record<string, unknown>): boolean {
+  return raw.restart !== undefined || raw.autorestart !== undefined;
+}
+
+/**
+ * The first top-level name that is a service key and holds no service (its value is not a map,
+ * or a map without a service key): a service's keys written at the top level.
+ */
+function misindentedKey(root: YAML.YAMLMap, doc: YAML.Document): YAML.Pair | undefined {
+  const isServiceKey = (key: unknown) =>
+    YAML.isScalar(key) && SERVICE_KEYS.includes(String(key.value));
+  return (root.items as YAML.Pair[]).find(
+    (pair) =>
+      isServiceKey(pair.key) &&
+      !(YAML.isMap(pair.value) && serviceItems(pair.value, doc).some((p) => isServiceKey(p.key))),
+  );
+}
 
 /** A service's own keys, and the keys a `<<: *anchor` merge brings in. */
 function serviceItems(service: YAML.YAMLMap, doc: YAML.Document): YAML.Pair[] {
@@ -399,20 +435,26 @@ function keyOf(service: YAML.YAMLMap, key: string): YAML.Node | undefined {
     YAML.Node | undefined;
 }
 
-/** Item `index` of a list-valued key (or the value itself when it is not a list). */
-function itemOf(service: YAML.YAMLMap, key: string, index: number): YAML.Node | undefined {
+/**
+ * Item `index` of a list-valued key, or the name `index` in a map-valued one (or the value
+ * itself when it is neither).
+ */
+function itemOf(service: YAML.YAMLMap, key: string, index: number | string): YAML.Node | undefined {
   const value = service.get(key, true);
-  return (
-    (YAML.isSeq(value) ? (value.items[index] as YAML.Node) : (value as YAML.Node)) ??
-    keyOf(service, key)
-  );
+  const item =
+    YAML.isSeq(value) && typeof index === "number"
+      ? value.items[index]
+      : YAML.isMap(value) && typeof index === "string"
+        ? value.items.find((p) => YAML.isScalar(p.key) && String(p.key.value) === index)?.key
+        : value;
+  return (item as YAML.Node | undefined) ?? keyOf(service, key);
 }
 
-/** Where a service's problems go: at a key, or at one item of a list-valued key. */
+/** Where a service's problems go: at a key, or at one item (or name) of a list (or map) key. */
 interface Reporter {
   error(key: string, message: string): void;
   warn(key: string, message: string): void;
-  itemError(key: string, index: number, message: string): void;
+  itemError(key: string, index: number | string, message: string): void;
   /** The node's tags, which a service's tags: should name. */
   nodeTags?: string[];
   /** On a Swarm cluster (see ParseOptions.cluster). */
@@ -423,7 +465,7 @@ interface Reporter {
 interface KeyReporter {
   error(message: string): void;
   warn(message: string): void;
-  itemError(index: number, message: string): void;
+  itemError(index: number | string, message: string): void;
   nodeTags: readonly string[];
   cluster: boolean;
 }
@@ -484,32 +526,35 @@ function shellWords(field: "command" | "entrypoint"): KeyHandler {
 }
 
 /**
- * A map, or a list of NAME=value. `bareIsEmpty`: Docker and Compose take a bare label as one with
- * an empty value; a bare variable is more likely a value forgotten, so it is an error.
+ * A map, or a list of NAME=value. A name with no value (`- NAME` in a list, `NAME:` in a map) took
+ * its value from the deploying shell on Docker Cloud. `bareIsEmpty`: Docker and Compose take such
+ * a label as one with an empty value; such a variable is more likely a value forgotten, so it is
+ * an error, in either form alike.
  */
 function keyValues(
   field: "environment" | "labels",
   { bareIsEmpty }: { bareIsEmpty: boolean },
 ): KeyHandler {
   return (value, service, report) => {
-    if (!Array.isArray(value)) {
-      service[field] = Object.fromEntries(
-        Object.entries(value as object).map(([k, x]) => [k, x === null ? "" : String(x)]),
-      );
-      return;
-    }
     const out: Record<string, string> = {};
-    value.forEach((item: string, i) => {
-      const eq = item.indexOf("=");
-      if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
-      else if (eq === 0) report.itemError(i, `"${item}" has no name before "="`);
-      else if (bareIsEmpty) out[item] = "";
-      else
-        report.itemError(
-          i,
-          `"${item}" has no value; write ${item}=\${${item}} to take it from stackVars`,
-        );
-    });
+    // `at`: the item of a list, or the name in a map; `fix`: the name with a value, in that form.
+    const bare = (name: string, at: number | string, fix: string) => {
+      if (bareIsEmpty) out[name] = "";
+      else report.itemError(at, `"${name}" has no value; write ${fix} to take it from stackVars`);
+    };
+    if (!Array.isArray(value)) {
+      for (const [name, x] of Object.entries(value as Record<string, unknown>)) {
+        if (x === null) bare(name, name, `${name}: \${${name}}`);
+        else out[name] = String(x);
+      }
+    } else {
+      value.forEach((item: string, i) => {
+        const eq = item.indexOf("=");
+        if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
+        else if (eq === 0) report.itemError(i, `"${item}" has no name before "="`);
+        else bare(item, i, `${item}=\${${item}}`);
+      });
+    }
     service[field] = out;
   };
 }
@@ -879,26 +924,73 @@ export function words(value: unknown, onError: (message: string) => void): strin
   return out;
 }
 
+/**
+ * Of a oneOf's errors, those of the form the value evidently takes: environment written as a map
+ * has its problem in the map (a value that is a list), not in "must be a list". A value of no
+ * form the oneOf takes keeps only the oneOf's own error, which names every form.
+ */
+function chosenForms(errors: ErrorObject[]): ErrorObject[] {
+  const dropped = new Set<ErrorObject>();
+  for (const oneOf of errors.filter((e) => e.keyword === "oneOf")) {
+    const forms = oneOf.schema as { type?: string | string[] }[];
+    const chosen = forms.findIndex((form) => hasType(oneOf.data, form.type));
+    if (chosen >= 0) dropped.add(oneOf);
+    for (const e of errors) {
+      const inside =
+        e.schemaPath.startsWith(`${oneOf.schemaPath}/`) &&
+        (e.instancePath + "/").startsWith(`${oneOf.instancePath}/`);
+      if (inside && !e.schemaPath.startsWith(`${oneOf.schemaPath}/${chosen}/`)) dropped.add(e);
+    }
+  }
+  return errors.filter((e) => !dropped.has(e));
+}
+
+/** Whether a value has one of the JSON Schema types given. */
+function hasType(value: unknown, type: string | string[] | undefined): boolean {
+  const kind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+  return [type ?? []]
+    .flat()
+    .some((t) => t === kind || (t === "integer" && Number.isInteger(value)));
+}
+
+/**
+ * `- KEY: value` in a list of KEY=value (environment, labels), which YAML reads as a one-key map:
+ * the fix, with the value as the file wrote it.
+ */
+function colonItemMessage(doc: YAML.Document, e: ErrorObject, path: string[]): string | undefined {
+  if (e.keyword !== "type" || path.length !== 3 || !["environment", "labels"].includes(path[1]))
+    return undefined;
+  const list = doc.getIn(path.slice(0, 2), true);
+  if (!YAML.isSeq(list)) return undefined;
+  const item = list.items[Number(path[2])];
+  if (!YAML.isMap(item) || item.items.length !== 1 || !YAML.isScalar(item.items[0].key))
+    return undefined;
+  const { key, value } = item.items[0] as YAML.Pair<YAML.Scalar>;
+  const text = YAML.isScalar(value) && value.source ? value.source : "value";
+  return (
+    `${path[1]} list items are written KEY=value, not KEY: value; ` +
+    `write "${list.flow ? "" : "- "}${String(key.value)}=${text}"`
+  );
+}
+
 function dedupeSchemaErrors(errors: ErrorObject[]): ErrorObject[] {
-  // additionalProperties is reported above with a better message; oneOf/anyOf repeat their branches.
+  // A service's unknown keys are reported above (a key's own, as in healthcheck, below); oneOf and
+  // anyOf repeat their branches.
   const seen = new Set<string>();
   return errors.filter((e) => {
-    if (e.keyword === "additionalProperties" || e.keyword === "if") return false;
-    const key = e.instancePath;
+    const unknown = (e.params as { additionalProperty?: string }).additionalProperty;
+    if (e.keyword === "if" || (unknown !== undefined && e.instancePath.split("/").length === 2))
+      return false;
+    const key = unknown === undefined ? e.instancePath : `${e.instancePath}/${unknown}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
 }
 
+/** A schema error in dropstack's words: where, what is allowed, and what the value is instead. */
 function schemaMessage(e: ErrorObject, path: string[]): string {
-  const where =
-    path.length === 0
-      ? "the Stackfile"
-      : path.length === 1
-        ? `service "${path[0]}"`
-        : `"${path.slice(1).join(".")}" in service "${path[0]}"`;
-  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  const where = placeOf(path);
   const propertyName = (e as { propertyName?: string }).propertyName;
   if (propertyName !== undefined && path.length === 0) {
     return `"${propertyName}" is not a service name; use letters, digits, - and _`;
@@ -907,6 +999,8 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
     case "anyOf":
     case "required":
       if (path.length === 1) return `service "${path[0]}" needs an image (or a build)`;
+      if (e.keyword === "required")
+        return `${where} needs "${(e.params as { missingProperty: string }).missingProperty}"`;
       break;
     case "propertyNames":
       return `"${(e.params as { propertyName?: string }).propertyName}" is not a service name; use letters, digits, - and _`;
@@ -917,6 +1011,76 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
         .join(", ")}`;
     case "minProperties":
       return "the Stackfile has no services";
+    case "type":
+      return `${where} must be ${typeWords([e.schema as string | string[]].flat())}, not ${shownValue(e.data)}`;
+    case "minimum":
+    case "maximum":
+      return `${where} must be ${rangeWords(e.parentSchema as Range)}, not ${shownValue(e.data)}`;
+    case "minLength":
+      return `${where} must not be empty`;
+    case "additionalProperties": {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const hint = nearest(key, Object.keys((e.parentSchema as { properties: object }).properties));
+      return (
+        `unknown key "${key}" in ${path.slice(1).join(".")} of service "${path[0]}"` +
+        (hint ? `; did you mean "${hint}"?` : "")
+      );
+    }
+    case "oneOf": {
+      const forms = e.schema as { type: string | string[] }[];
+      return `${where} must be ${typeWords(forms.flatMap((f) => f.type))}, not ${shownValue(e.data)}`;
+    }
   }
-  return `${where} ${e.message}${description ? ` (${description})` : ""}`;
+  return `${where} ${e.message}`;
+}
+
+/** Where a schema error is: `"key.sub" in service "s"`, or an item of a list by its number. */
+function placeOf(path: string[]): string {
+  if (path.length === 0) return "the Stackfile";
+  if (path.length === 1) return `service "${path[0]}"`;
+  const [service, ...inside] = path;
+  const last = inside[inside.length - 1];
+  return /^\d+$/.test(last) && inside.length > 1
+    ? `item ${Number(last) + 1} of "${inside.slice(0, -1).join(".")}" in service "${service}"`
+    : `"${inside.join(".")}" in service "${service}"`;
+}
+
+/** What JSON Schema calls integer, array and object, as a Stackfile's writer calls them. */
+const TYPE_NOUNS: Record<string, string> = {
+  string: "string",
+  integer: "whole number",
+  number: "number",
+  boolean: "boolean",
+  array: "list",
+  object: "map",
+};
+
+/** The types a value may have, as in "must be a string, number or boolean" (null goes unsaid). */
+function typeWords(types: string[]): string {
+  const nouns = types.filter((t) => t !== "null").map((t) => TYPE_NOUNS[t] ?? t);
+  if (nouns.length === 1 && nouns[0] === "boolean") return "true or false";
+  const last = nouns.pop();
+  return `a ${nouns.length > 0 ? `${nouns.join(", ")} or ${last}` : last}`;
+}
+
+interface Range {
+  minimum?: number;
+  maximum?: number;
+}
+
+/** The numbers a value may be: "from 1 to 100", "2 or more" or "100 or less". */
+function rangeWords({ minimum, maximum }: Range): string {
+  if (minimum !== undefined && maximum !== undefined) return `from ${minimum} to ${maximum}`;
+  return minimum !== undefined ? `${minimum} or more` : `${maximum} or less`;
+}
+
+/** A value as an error shows it: a scalar as the file gives it, a list or a map by its kind. */
+function shownValue(value: unknown): string {
+  if (value === null || value === undefined) return "empty";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  if (typeof value !== "string") return String(value);
+  // A secret's placeholder is shown as the reference the file wrote.
+  const parts = splitSecrets(value).map((p) => (typeof p === "string" ? p : `\${${p.secret}}`));
+  return JSON.stringify(parts.join(""));
 }

@@ -102,7 +102,7 @@ describe("service keys", () => {
   test("environment and labels take a list of K=V or a map", () => {
     const list = service(`a:\n  image: x\n  environment: [A=1, B=two=2, C=]\n  labels: [x.y=z]\n`);
     const map = service(
-      `a:\n  image: x\n  environment: {A: 1, B: "two=2", C: null}\n  labels: {x.y: z}\n`,
+      `a:\n  image: x\n  environment: {A: 1, B: "two=2", C: ""}\n  labels: {x.y: z}\n`,
     );
     for (const s of [list, map]) {
       expect(s.environment).toEqual({ A: "1", B: "two=2", C: "" });
@@ -405,11 +405,24 @@ describe("errors", () => {
     ],
     [
       `a:\n  image: x\n  privileged: "yes"\n`,
-      'stack.yml:3:15: "privileged" in service "a" must be boolean (As docker run --privileged.)',
+      'stack.yml:3:15: "privileged" in service "a" must be true or false, not "yes"',
     ],
     [
       `a:\n  image: x\n  target_num_containers: 0\n`,
-      'stack.yml:3:26: "target_num_containers" in service "a" must be >= 1 (Number of containers, named svc-1..svc-N.)',
+      'stack.yml:3:26: "target_num_containers" in service "a" must be from 1 to 100, not 0',
+    ],
+    [
+      `a:\n  image: x\n  cpu_shares: -5\n`,
+      'stack.yml:3:15: "cpu_shares" in service "a" must be 2 or more, not -5',
+    ],
+    [`a:\n  image: ""\n`, 'stack.yml:2:10: "image" in service "a" must not be empty'],
+    [
+      `a:\n  image: x\n  healthcheck:\n    interval: 5s\n`,
+      'stack.yml:4:5: "healthcheck" in service "a" needs "test"',
+    ],
+    [
+      `a:\n  image: x\n  ports: [[80]]\n`,
+      'stack.yml:3:11: item 1 of "ports" in service "a" must be a string or whole number, not a list',
     ],
     [
       `a:\n  image: x\n  ports: ["80:x"]\n`,
@@ -492,6 +505,89 @@ describe("errors", () => {
     expect(errorsOf(text)).toEqual([message]);
   });
 
+  test("a map's value that is a list is the problem of environment and labels, at the value", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  environment:\n    A: 1\n    DETECTORS:\n      - x\n      - y\n" +
+          "  labels: {x.y: [z]}\n",
+      ),
+    ).toEqual([
+      'stack.yml:6:7: "environment.DETECTORS" in service "a" must be a string, number or boolean, not a list',
+      'stack.yml:8:17: "labels.x.y" in service "a" must be a string, number or boolean, not a list',
+    ]);
+  });
+
+  test("a list item written KEY: value is told to be KEY=value, as the file wrote its value", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  environment:\n    - DETECTORS: ${D}\n    - B=1\n    - C: 'x y'\n" +
+          "  labels: [x.y: z]\n",
+        { vars: { D: "d" } },
+      ),
+    ).toEqual([
+      'stack.yml:4:7: environment list items are written KEY=value, not KEY: value; write "- DETECTORS=${D}"',
+      'stack.yml:6:7: environment list items are written KEY=value, not KEY: value; write "- C=x y"',
+      'stack.yml:7:12: labels list items are written KEY=value, not KEY: value; write "x.y=z"',
+    ]);
+  });
+
+  test("a value in none of a key's forms is told every form", () => {
+    expect(
+      errorsOf("a:\n  image: x\n  environment: A=1\n  command: {a: b}\n  build: [x]\n"),
+    ).toEqual([
+      'stack.yml:3:16: "environment" in service "a" must be a list or map, not "A=1"',
+      'stack.yml:4:12: "command" in service "a" must be a string or list, not a map',
+      'stack.yml:5:10: "build" in service "a" must be a string or map, not a list',
+    ]);
+  });
+
+  test("a variable with no value is an error in a map as in a list, at its name", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  environment:\n    KEY:\n    B: 1\n    C: null\n" +
+          "b:\n  image: x\n  environment: [KEY]\n",
+      ),
+    ).toEqual([
+      'stack.yml:4:5: "KEY" has no value; write KEY: ${KEY} to take it from stackVars',
+      'stack.yml:6:5: "C" has no value; write C: ${C} to take it from stackVars',
+      'stack.yml:9:17: "KEY" has no value; write KEY=${KEY} to take it from stackVars',
+    ]);
+    // A label with no value is an empty label, in either form, as Docker takes it.
+    expect(service("a:\n  image: x\n  labels:\n    flag:\n").labels).toEqual({ flag: "" });
+  });
+
+  test("a file whose services' keys are at the top level is said to look mis-indented, once", () => {
+    expect(
+      errorsOf(
+        "web:\nimage: nginx\nenvironment:\n  - A=1\nports:\n  - '80:80'\nhealthcheck: {test: x}\n",
+      ),
+    ).toEqual([
+      'stack.yml:1:1: service "web" must be a map, not empty',
+      'stack.yml:2:1: "image" is a service key, not a service name: the file looks mis-indented; each service\'s keys go under its name, indented',
+      'stack.yml:2:1: service "image" must be a map, not "nginx"',
+      'stack.yml:3:1: service "environment" must be a map, not a list',
+      'stack.yml:5:1: service "ports" must be a map, not a list',
+      'stack.yml:7:1: service "healthcheck" needs an image (or a build)',
+      'stack.yml:7:15: unknown key "test" in service "healthcheck"; did you mean "net"?',
+    ]);
+    // A service named like a key, with keys of its own (a merge's too), is a service.
+    const { spec } = parse("base: &b\n  image: y\nhostname:\n  image: x\nuser:\n  <<: *b\n");
+    expect(spec.services.map((s) => s.name)).toEqual(["base", "hostname", "user"]);
+  });
+
+  test("an unknown key inside healthcheck or build is reported at itself, with the nearest one", () => {
+    expect(
+      errorsOf(
+        "a:\n  image: x\n  healthcheck:\n    test: x\n    intervall: 5s\n    frob: 1\n" +
+          "b:\n  build:\n    context: .\n    dockerfle: D\n",
+      ),
+    ).toEqual([
+      'stack.yml:5:5: unknown key "intervall" in healthcheck of service "a"; did you mean "interval"?',
+      'stack.yml:6:5: unknown key "frob" in healthcheck of service "a"',
+      'stack.yml:10:5: unknown key "dockerfle" in build of service "b"; did you mean "dockerfile"?',
+    ]);
+  });
+
   test("rejects aliases to missing anchors and alias bombs at the alias", () => {
     expect(errorsOf(`a:\n  image: *x\n`)).toEqual([
       "stack.yml:2:10: Unresolved alias (the anchor must be set before the alias): x",
@@ -514,6 +610,40 @@ describe("errors", () => {
     ]);
   });
 
+  test("reports every problem of a service, though the schema rejected one of its keys", () => {
+    const port =
+      'write "host:container" or "container", each 1-65535, with an optional /tcp or /udp';
+    expect(
+      errorsOf(
+        "a:\n  image: busybox\n  restart: sometimes\n  ports: ['99999', '80:80', '1:b']\n" +
+          "  mem_limit: lots\n  links: [b]\n",
+      ),
+    ).toEqual([
+      'stack.yml:3:12: "restart" in service "a" must be one of "no", "on-failure", "always", "unless-stopped"',
+      `stack.yml:4:11: "99999" is not a port; ${port}`,
+      `stack.yml:4:29: "1:b" is not a port; ${port}`,
+      'stack.yml:5:14: "lots" is not a memory size; write bytes or a number with b, k, m or g, like 256m',
+      'stack.yml:6:11: "b" is not a service in this Stackfile; services: a',
+    ]);
+    // Its restart is rejected, not unset: no warning that it sets none.
+    const oneShot = "a:\n  image: busybox\n  command: chown -R 1000 /data\n  restart: sometimes\n";
+    let rejected: StackfileError | undefined;
+    try {
+      parse(oneShot);
+    } catch (e) {
+      rejected = e as StackfileError;
+    }
+    expect(rejected?.warnings).toEqual([]);
+    expect(
+      errorsOf("a:\n  image: x\n  cpu_shares: -5\n  ports: ['0', '1:b']\n  mem_limit: lots\n"),
+    ).toEqual([
+      'stack.yml:3:15: "cpu_shares" in service "a" must be 2 or more, not -5',
+      `stack.yml:4:11: "0" is not a port; ${port}`,
+      `stack.yml:4:16: "1:b" is not a port; ${port}`,
+      'stack.yml:5:14: "lots" is not a memory size; write bytes or a number with b, k, m or g, like 256m',
+    ]);
+  });
+
   test("reports problems of every kind in one run: keys, shapes, values, links and ports", () => {
     expect(
       errorsOf(
@@ -523,7 +653,7 @@ describe("errors", () => {
       ),
     ).toEqual([
       'stack.yml:3:3: unknown key "imgae" in service "a"; did you mean "image"?',
-      'stack.yml:7:15: "cpu_shares" in service "b" must be integer (As docker run --cpu-shares.)',
+      'stack.yml:7:15: "cpu_shares" in service "b" must be a whole number, not "lots"',
       'stack.yml:10:11: host port 80/tcp is already published by service "a"',
       'stack.yml:10:20: "nope" is not a port; write "host:container" or "container", each 1-65535, with an optional /tcp or /udp',
       'stack.yml:11:11: "d" is not a service in this Stackfile; services: a, b, c',
