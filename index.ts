@@ -12,6 +12,7 @@ import * as path from "path";
 import { deployCluster } from "./cluster";
 import {
   addressRecords,
+  definedOutputs,
   dockerContextProblem,
   firstNodeArgs,
   nodeDockerProvider,
@@ -152,7 +153,7 @@ export = async () => {
   }
 
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
-  return {
+  return definedOutputs({
     /** Where the stack's web front answers. */
     url,
     /** The node's public IPv4 address (or localhost). */
@@ -175,7 +176,7 @@ export = async () => {
       memoryMiB: size.memory,
       diskGiB: size.disk,
     },
-  };
+  });
 };
 
 /** The proxy's plan, or a run error naming what in the Stackfile keeps it from fronting it. */

@@ -46,6 +46,12 @@ describe("the cluster stack", () => {
     }
     expect(run.outputs.monthlyCost).toMatchObject({ nodes: 3, usdPerMonth: 54 });
   });
+
+  test("exports the first node's outputs, and none it has no value for", () => {
+    expect(run.outputs).toHaveProperty("sshCommand");
+    expect(run.outputs).toHaveProperty("dataVolumeId");
+    expect(run.undefinedOutputs).toEqual([]);
+  });
 });
 
 describe("the dev stack", () => {
@@ -69,6 +75,20 @@ describe("the dev stack", () => {
       diskGiB: 60,
     });
     expect(run.calls).toContain("digitalocean:index/getSizes:getSizes");
+  });
+
+  test("exports the node's outputs, and none it has no value for", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual([
+      "dataVolumeId",
+      "ip",
+      "monthlyCost",
+      "password",
+      "services",
+      "sshCommand",
+      "url",
+    ]);
+    // tls auto has no CA of the stack's own: no caCertificate, rather than an undefined one.
+    expect(run.undefinedOutputs).toEqual([]);
   });
 });
 
@@ -119,6 +139,12 @@ describe("the local stack", () => {
     expect(run.calls.filter((c) => c.startsWith("digitalocean:"))).toEqual([]);
     expect(run.outputs.monthlyCost).toBeUndefined();
     expect(run.outputs.sshCommand).toBeUndefined();
+  });
+
+  test("exports only the outputs a stack on this machine has: no node, volume or cost", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual(["ip", "password", "services", "url"]);
+    // Each undefined one would make Pulumi warn on every preview and up.
+    expect(run.undefinedOutputs).toEqual([]);
   });
 
   test("deploys the same services on this machine's Docker engine", () => {

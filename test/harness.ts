@@ -44,6 +44,11 @@ export interface ProgramRun {
   /** The stack's outputs, resolved; `secrets` lists the ones that are secret. */
   outputs: Record<string, any>;
   secrets: Set<string>;
+  /**
+   * The outputs the program returned as undefined, or as an Output of undefined: for each, Pulumi
+   * warns `Undefined value (<key>) will not show as a stack output` on every preview and up.
+   */
+  undefinedOutputs: string[];
   find(type: string, name?: string): RecordedResource;
   all(type: string): RecordedResource[];
 }
@@ -268,15 +273,19 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
   }
   const outputs: Record<string, any> = {};
   const secrets = new Set<string>();
+  const undefinedOutputs: string[] = [];
   for (const [key, value] of Object.entries(program)) {
     if (pulumi.Output.isInstance(value)) {
       outputs[key] = await valueOf(value).catch((e) => {
         process.chdir(ROOT);
         throw e;
       });
+      if (outputs[key] === undefined) undefinedOutputs.push(key);
       if (await pulumi.isSecret(value)) secrets.add(key);
     } else if (value !== undefined) {
       outputs[key] = value;
+    } else {
+      undefinedOutputs.push(key);
     }
   }
   await settle();
@@ -289,6 +298,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     warnings,
     outputs,
     secrets,
+    undefinedOutputs,
     find(type, name) {
       const found = resources.filter(
         (r) => r.type === type && (name === undefined || r.name === name),
