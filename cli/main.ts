@@ -65,7 +65,7 @@ export async function main(
   try {
     switch (command) {
       case "cloud-init":
-        return await cloudInit(rest, out);
+        return await cloudInit(rest, out, err);
       case "validate":
         return await validate(rest, out, err);
       case "compose":
@@ -90,11 +90,21 @@ export async function main(
   }
 }
 
-async function cloudInit(args: string[], out: NodeJS.WritableStream): Promise<number> {
+async function cloudInit(
+  args: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const { values } = parseArgs({ args, options: { stack: { type: "string", default: "dev" } } });
   const stack = values.stack as string;
   const { readProjectName, readStackConfig } = await stackConfig();
-  readStackConfig(PROJECT_DIR, stack);
+  if (readStackConfig(PROJECT_DIR, stack).target === "local") {
+    err.write(
+      `dropstack: stack "${stack}" has no droplet to give user_data: dropstack:target is local, ` +
+        "which runs the services on this machine's Docker engine\n",
+    );
+    return 1;
+  }
   out.write(
     renderUserData({
       hostKey: {

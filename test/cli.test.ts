@@ -22,6 +22,15 @@ describe("dropstack cloud-init", () => {
     },
   );
 
+  test("says why the local stack has no user_data, and exits 1", async () => {
+    const { code, out, err } = await cli("cloud-init", "--stack", "local");
+    expect({ code, out }).toEqual({ code: 1, out: "" });
+    expect(err).toBe(
+      'dropstack: stack "local" has no droplet to give user_data: dropstack:target is local, ' +
+        "which runs the services on this machine's Docker engine\n",
+    );
+  });
+
   test("names the stacks that have a file when the asked-for one has none", async () => {
     const { code, err } = await cli("cloud-init", "--stack", "nope");
     expect(code).toBe(2);
