@@ -223,6 +223,35 @@ describe("monthlyCost", () => {
   });
 });
 
+describe("the region", () => {
+  const open = "ams3, atl1, blr1, fra1, lon1, nyc1, nyc3, sfo2, sfo3, sgp1, syd1, tor1";
+
+  test("a mistyped one fails before anything exists, with the nearest DigitalOcean offers", async () => {
+    const failure = runProgram({ config: { "dropstack:region": "nyc9" } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'dropstack:region: "nyc9" is not a region DigitalOcean offers; did you mean nyc1 or nyc3? ' +
+        `The regions that take new droplets: ${open}`,
+    );
+  });
+
+  test("one far from every region fails with the list of them", async () => {
+    const failure = runProgram({ config: { "dropstack:region": "mex1" } });
+    await expect(failure).rejects.toThrow(
+      `dropstack:region: "mex1" is not a region DigitalOcean offers; the regions that take new droplets: ${open}`,
+    );
+  });
+
+  test("is asked of DigitalOcean before the size", async () => {
+    const run = await runProgram({ config: { "dropstack:region": "sgp1" } });
+    expect(run.calls.filter((c) => c.startsWith("digitalocean:"))).toEqual([
+      "digitalocean:index/getRegions:getRegions",
+      "digitalocean:index/getSizes:getSizes",
+    ]);
+    expect(run.find(DROPLET).inputs.region).toBe("sgp1");
+  });
+});
+
 test("the local target's URL is the first fixed port when nothing takes 80", async () => {
   const run = await runProgram({
     stack: "local",

@@ -165,7 +165,16 @@ export const SIZES = [
   },
 ];
 
+/** A stand-in for DigitalOcean's region list: every slug it has, three closed to new droplets. */
+const REGION_LIST = [
+  ["ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"],
+  ["ams2", "nyc2", "sfo1"],
+].flatMap((slugs, closed) =>
+  slugs.map((slug) => ({ slug, name: slug, available: !closed, features: [], sizes: [] })),
+);
+
 const DEFAULT_CALLS: Record<string, (inputs: any) => any> = {
+  "digitalocean:index/getRegions:getRegions": () => ({ id: "regions", regions: REGION_LIST }),
   "digitalocean:index/getSizes:getSizes": (inputs) => {
     const slugs: string[] = inputs.filters?.find((f: any) => f.key === "slug")?.values ?? [];
     return {
