@@ -1,5 +1,6 @@
 import * as path from "path";
 import { parseArgs } from "util";
+import type { ParseArgsOptionsConfig } from "util";
 import * as fs from "fs";
 import { renderUserData } from "../cloud-init";
 import * as YAML from "yaml";
@@ -82,7 +83,13 @@ export async function main(
         throw new CliError(`unknown command "${command}"\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof CliError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") && command in COMMAND_LINES) {
+      err.write(
+        `dropstack ${command}: ${commandLineProblem(e as Error, rest, COMMAND_LINES[command])}\n`,
+      );
+      return 2;
+    }
+    if (e instanceof CliError) {
       err.write(`dropstack: ${(e as Error).message}\n`);
       return 2;
     }
@@ -95,7 +102,7 @@ async function cloudInit(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { values } = parseArgs({ args, options: { stack: { type: "string", default: "dev" } } });
+  const { values } = parseArgs({ args, options: CLOUD_INIT_OPTIONS });
   const stack = values.stack as string;
   const { readProjectName, readStackConfig } = await stackConfig();
   if (readStackConfig(PROJECT_DIR, stack).target === "local") {
@@ -119,6 +126,8 @@ async function cloudInit(
   return 0;
 }
 
+const CLOUD_INIT_OPTIONS = { stack: { type: "string", default: "dev" } } as const;
+const PROXY_OPTIONS = { stack: { type: "string" } } as const;
 const STACKFILE_OPTIONS = {
   stack: { type: "string" },
   var: { type: "string", multiple: true },
@@ -128,6 +137,53 @@ const COMPOSE_OPTIONS = {
   output: { type: "string" },
   swarm: { type: "boolean" },
 } as const;
+
+/** What each command's command line takes: its options, and whether it takes a FILE. */
+const COMMAND_LINES: Record<string, { options: ParseArgsOptionsConfig; file: boolean }> = {
+  "cloud-init": { options: CLOUD_INIT_OPTIONS, file: false },
+  validate: { options: STACKFILE_OPTIONS, file: true },
+  compose: { options: COMPOSE_OPTIONS, file: true },
+  proxy: { options: PROXY_OPTIONS, file: false },
+};
+
+/** Each option as the usage writes it. */
+const OPTION_USAGE: Record<string, string> = {
+  stack: "--stack NAME",
+  var: "--var NAME=VALUE",
+  output: "--output FILE",
+  swarm: "--swarm",
+};
+
+/**
+ * What parseArgs refused in `args`, in dropstack's words: Node's own text leaves a quote open and
+ * suggests `--`, which says nothing to someone who mistyped an option.
+ */
+function commandLineProblem(
+  refused: Error,
+  args: string[],
+  { options, file }: { options: ParseArgsOptionsConfig; file: boolean },
+): string {
+  const usage = Object.keys(options).map((name) => OPTION_USAGE[name] ?? `--${name}`);
+  const allowed =
+    usage.length === 1
+      ? `the only option is ${usage[0]}`
+      : `the options are ${usage.slice(0, -1).join(", ")} and ${usage.at(-1)}`;
+  const { tokens } = parseArgs({ args, options, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === "positional" && !file)
+      return `unexpected argument ${JSON.stringify(token.value)}; ${allowed}`;
+    if (token.kind !== "option") continue;
+    const option = options[token.name];
+    if (option === undefined) return `unknown option ${JSON.stringify(token.rawName)}; ${allowed}`;
+    // As in strict mode, a value that looks like an option is one forgotten: `--stack --var x`.
+    const missing =
+      token.value === undefined || (!token.inlineValue && token.value.startsWith("-"));
+    if (option.type === "string" && missing)
+      return `${token.rawName} needs a value: ${OPTION_USAGE[token.name]}`;
+    if (option.type === "boolean" && token.inlineValue) return `${token.rawName} takes no value`;
+  }
+  return refused.message;
+}
 
 /**
  * Parses the Stackfile the command line names (or, with only --stack, the stack's own) and
@@ -276,7 +332,7 @@ async function proxy(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { values } = parseArgs({ args, options: { stack: { type: "string" } } });
+  const { values } = parseArgs({ args, options: PROXY_OPTIONS });
   if (values.stack === undefined) throw new CliError(`proxy needs --stack NAME\n${USAGE}`);
   const { result, config } = await parseFromArgs(["--stack", values.stack], err);
   if (!result || !config) return 1;

@@ -39,10 +39,51 @@ describe("dropstack cloud-init", () => {
     );
   });
 
-  test("rejects an unknown option", async () => {
+  test("rejects an unknown option, naming the one it takes", async () => {
     const { code, err } = await cli("cloud-init", "--stak", "dev");
-    expect(code).toBe(2);
-    expect(err).toContain("Unknown option '--stak'");
+    expect({ code, err }).toEqual({
+      code: 2,
+      err: 'dropstack cloud-init: unknown option "--stak"; the only option is --stack NAME\n',
+    });
+  });
+
+  test("rejects an argument, naming the option it takes", async () => {
+    const { code, err } = await cli("cloud-init", "dev");
+    expect({ code, err }).toEqual({
+      code: 2,
+      err: 'dropstack cloud-init: unexpected argument "dev"; the only option is --stack NAME\n',
+    });
+  });
+});
+
+describe("a bad command line", () => {
+  test("an unknown option is named, with the options the command has", async () => {
+    expect(await cli("validate", "--foo", "stack.yml")).toEqual({
+      code: 2,
+      out: "",
+      err: 'dropstack validate: unknown option "--foo"; the options are --stack NAME and --var NAME=VALUE\n',
+    });
+    expect((await cli("compose", "--out=x.yml", "stack.yml")).err).toBe(
+      'dropstack compose: unknown option "--out"; the options are --stack NAME, --var NAME=VALUE, ' +
+        "--output FILE and --swarm\n",
+    );
+  });
+
+  test("an option without its value says what the value is", async () => {
+    expect(await cli("validate", "stack.yml", "--stack")).toEqual({
+      code: 2,
+      out: "",
+      err: "dropstack validate: --stack needs a value: --stack NAME\n",
+    });
+    expect((await cli("validate", "--var", "--stack", "dev")).err).toBe(
+      "dropstack validate: --var needs a value: --var NAME=VALUE\n",
+    );
+  });
+
+  test("a value given to a switch is refused", async () => {
+    expect((await cli("compose", "--swarm=true", "stack.yml")).err).toBe(
+      "dropstack compose: --swarm takes no value\n",
+    );
   });
 });
 
