@@ -189,12 +189,14 @@ function commandLineProblem(
  * Parses the Stackfile the command line names (or, with only --stack, the stack's own) and
  * reports its problems and warnings. Without `result` it had errors; `partial` then holds the
  * services that could be read. `swarm`: the stack is a Swarm cluster (dropstack:nodes above 1)
- * or --swarm asked for one, and the file was parsed for a cluster.
+ * or --swarm asked for one, and the file was parsed for a cluster. `command` names the command
+ * in the message for a command line with neither FILE nor --stack.
  */
 async function parseFromArgs(
   args: string[],
   err: NodeJS.WritableStream,
   options: typeof STACKFILE_OPTIONS | typeof COMPOSE_OPTIONS = STACKFILE_OPTIONS,
+  command = "validate",
 ): Promise<{
   result?: ParseResult;
   config?: DropstackConfig;
@@ -214,8 +216,16 @@ async function parseFromArgs(
     values.stack === undefined
       ? undefined
       : (await stackConfig()).readStackConfig(PROJECT_DIR, values.stack);
-  if (positionals.length > 1 || (positionals.length === 0 && config === undefined))
+  if (positionals.length > 1)
     throw new CliError(`expected one Stackfile, got ${positionals.length}\n${USAGE}`);
+  if (positionals.length === 0 && config === undefined) {
+    // No stack is the default: `pulumi stack select` keeps its choice outside the project.
+    const stacks = (await stackConfig()).stacksWithAFile(PROJECT_DIR);
+    throw new CliError(
+      `${command} needs a Stackfile: dropstack ${command} FILE, or dropstack ${command} --stack NAME ` +
+        `for the stack's own (${stacks})`,
+    );
+  }
   // Without a file, the stack's own Stackfile, which is relative to the project folder.
   const file =
     positionals[0] ??
@@ -368,7 +378,7 @@ async function compose(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result, output, swarm } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
+  const { result, output, swarm } = await parseFromArgs(args, err, COMPOSE_OPTIONS, "compose");
   if (!result) return 1;
   const spec = result.spec;
   let options: ComposeOptions = {};

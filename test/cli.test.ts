@@ -149,6 +149,20 @@ describe("dropstack validate", () => {
     );
   });
 
+  test("without FILE or --stack says what to pass, naming the stacks", async () => {
+    expect(await cli("validate")).toEqual({
+      code: 2,
+      out: "",
+      err:
+        "dropstack: validate needs a Stackfile: dropstack validate FILE, or dropstack validate " +
+        "--stack NAME for the stack's own (stacks with a file: cluster, dev, local, prod)\n",
+    });
+    expect((await cli("compose", "--swarm")).err).toBe(
+      "dropstack: compose needs a Stackfile: dropstack compose FILE, or dropstack compose " +
+        "--stack NAME for the stack's own (stacks with a file: cluster, dev, local, prod)\n",
+    );
+  });
+
   test("says so when the file does not exist", async () => {
     expect(await cli("validate", "nope.yml")).toEqual({
       code: 2,
