@@ -198,6 +198,20 @@ export interface RunOptions {
 
 /** Loads `../index` afresh under the mock engine with the given config. */
 export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> {
+  // Each run loads its own copy of the Pulumi SDK (jest.resetModules), and each copy adds an
+  // `exit` listener, its leak detector (runtime/debuggable.js), at its first RPC. The run's copy
+  // is done with when the run is: its listener goes too, or the eleventh run of a test file makes
+  // Node warn of a listener leak (MaxListenersExceededWarning).
+  const before = new Set(process.listeners("exit"));
+  try {
+    return await runProgramOnce(options);
+  } finally {
+    for (const listener of process.listeners("exit"))
+      if (!before.has(listener)) process.removeListener("exit", listener);
+  }
+}
+
+async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
   const stack = options.stack ?? "test";
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-test-"));
   process.chdir(cwd);
