@@ -18,7 +18,13 @@ import {
   SwarmStack,
 } from "./components";
 import type { DropstackConfig } from "./config";
-import { addressRecords, firstNodeArgs, nodeDockerProvider, waitForApp } from "./deploy";
+import {
+  addressRecords,
+  definedOutputs,
+  firstNodeArgs,
+  nodeDockerProvider,
+  waitForApp,
+} from "./deploy";
 import type { ProxyPlan } from "./proxy/plan";
 import type { StackSpec } from "./stackfile";
 
@@ -120,7 +126,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
 
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
   const managers = managerCount(nodes.length);
-  return {
+  return definedOutputs({
     url,
     /** The first node's address: the data node, where the proxy runs. */
     ip: first.ipv4Address,
@@ -149,5 +155,5 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       memoryMiB: args.size.memory * nodes.length,
       diskGiB: args.size.disk * nodes.length,
     },
-  };
+  });
 }

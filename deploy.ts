@@ -30,6 +30,17 @@ export function firstNodeArgs(config: DropstackConfig, stack: string, prefix: st
   };
 }
 
+/**
+ * The stack outputs this stack has: the ones that are undefined (no node on the local target, no
+ * CA of its own with tls auto) are left out, since Pulumi warns `Undefined value (<key>) will
+ * not show as a stack output` for each on every preview and up.
+ */
+export function definedOutputs<T extends Record<string, unknown>>(outputs: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(outputs).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
+
 /** A Docker provider for `node`, over its pinned SSH, once the node is ready. */
 export function nodeDockerProvider(name: string, node: Node): docker.Provider {
   return new docker.Provider(

@@ -12,6 +12,7 @@ import * as path from "path";
 import { deployCluster } from "./cluster";
 import {
   addressRecords,
+  definedOutputs,
   dockerContextProblem,
   firstNodeArgs,
   nodeDockerProvider,
@@ -21,6 +22,7 @@ import { Node, Proxy, Stack } from "./components";
 import { clusterNodeTags, DropstackConfig, loadConfig } from "./config";
 import { resourcePrefix, tagFor } from "./naming";
 import { runError } from "./run-error";
+import { nearestAll } from "./stackfile/nearest";
 import { nodeVersionProblem } from "./node-version";
 import { recordFor, candidateZones } from "./proxy/dns";
 import { planProxy, ProxyError, ProxyPlan } from "./proxy/plan";
@@ -62,6 +64,7 @@ export = async () => {
       `The Stackfile's builds cannot run:\n  - ${buildProblems.map(formatDiagnostic).join("\n  - ")}`,
     );
   }
+  if (config.target === "digitalocean") await checkRegion(config.region);
   const size =
     config.target === "digitalocean" ? await dropletSize(config.size, config.region) : undefined;
   const dnsRecord =
@@ -152,7 +155,7 @@ export = async () => {
   }
 
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
-  return {
+  return definedOutputs({
     /** Where the stack's web front answers. */
     url,
     /** The node's public IPv4 address (or localhost). */
@@ -175,7 +178,7 @@ export = async () => {
       memoryMiB: size.memory,
       diskGiB: size.disk,
     },
-  };
+  });
 };
 
 /** The proxy's plan, or a run error naming what in the Stackfile keeps it from fronting it. */
@@ -186,6 +189,30 @@ function proxyPlan(config: DropstackConfig, spec: StackSpec): ProxyPlan | undefi
     if (e instanceof ProxyError) throw runError(`${spec.file}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Fails with the config key and the nearest slugs when DigitalOcean has no such region, before
+ * the size check, which would blame the size for a mistyped region.
+ */
+async function checkRegion(slug: string): Promise<void> {
+  const { regions } = await digitalocean.getRegions();
+  if (regions.some((r) => r.slug === slug)) return;
+  // A region closed to new droplets (nyc2, ams2, sfo1) passes: an older stack's droplet may be
+  // there. A new one is stopped by the size check, as no size lists such a region.
+  const open = regions
+    .filter((r) => r.available)
+    .map((r) => r.slug)
+    .sort();
+  const near = nearestAll(slug, open);
+  const guess =
+    near.length === 0
+      ? ""
+      : `did you mean ${near.length > 1 ? `${near.slice(0, -1).join(", ")} or ` : ""}${near.at(-1)}? `;
+  throw runError(
+    `dropstack:region: ${JSON.stringify(slug)} is not a region DigitalOcean offers; ${guess}` +
+      `${guess === "" ? "the" : "The"} regions that take new droplets: ${open.join(", ")}`,
+  );
 }
 
 /** The size from DigitalOcean's own list; fails with the config key when it offers no such size. */

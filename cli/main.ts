@@ -1,5 +1,6 @@
 import * as path from "path";
 import { parseArgs } from "util";
+import type { ParseArgsOptionsConfig } from "util";
 import * as fs from "fs";
 import { renderUserData } from "../cloud-init";
 import * as YAML from "yaml";
@@ -65,7 +66,7 @@ export async function main(
   try {
     switch (command) {
       case "cloud-init":
-        return await cloudInit(rest, out);
+        return await cloudInit(rest, out, err);
       case "validate":
         return await validate(rest, out, err);
       case "compose":
@@ -82,7 +83,13 @@ export async function main(
         throw new CliError(`unknown command "${command}"\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof CliError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") && command in COMMAND_LINES) {
+      err.write(
+        `dropstack ${command}: ${commandLineProblem(e as Error, rest, COMMAND_LINES[command])}\n`,
+      );
+      return 2;
+    }
+    if (e instanceof CliError) {
       err.write(`dropstack: ${(e as Error).message}\n`);
       return 2;
     }
@@ -90,11 +97,21 @@ export async function main(
   }
 }
 
-async function cloudInit(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({ args, options: { stack: { type: "string", default: "dev" } } });
+async function cloudInit(
+  args: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const { values } = parseArgs({ args, options: CLOUD_INIT_OPTIONS });
   const stack = values.stack as string;
   const { readProjectName, readStackConfig } = await stackConfig();
-  readStackConfig(PROJECT_DIR, stack);
+  if (readStackConfig(PROJECT_DIR, stack).target === "local") {
+    err.write(
+      `dropstack: stack "${stack}" has no droplet to give user_data: dropstack:target is local, ` +
+        "which runs the services on this machine's Docker engine\n",
+    );
+    return 1;
+  }
   out.write(
     renderUserData({
       hostKey: {
@@ -109,6 +126,8 @@ async function cloudInit(args: string[], out: NodeJS.WritableStream): Promise<nu
   return 0;
 }
 
+const CLOUD_INIT_OPTIONS = { stack: { type: "string", default: "dev" } } as const;
+const PROXY_OPTIONS = { stack: { type: "string" } } as const;
 const STACKFILE_OPTIONS = {
   stack: { type: "string" },
   var: { type: "string", multiple: true },
@@ -119,16 +138,65 @@ const COMPOSE_OPTIONS = {
   swarm: { type: "boolean" },
 } as const;
 
+/** What each command's command line takes: its options, and whether it takes a FILE. */
+const COMMAND_LINES: Record<string, { options: ParseArgsOptionsConfig; file: boolean }> = {
+  "cloud-init": { options: CLOUD_INIT_OPTIONS, file: false },
+  validate: { options: STACKFILE_OPTIONS, file: true },
+  compose: { options: COMPOSE_OPTIONS, file: true },
+  proxy: { options: PROXY_OPTIONS, file: false },
+};
+
+/** Each option as the usage writes it. */
+const OPTION_USAGE: Record<string, string> = {
+  stack: "--stack NAME",
+  var: "--var NAME=VALUE",
+  output: "--output FILE",
+  swarm: "--swarm",
+};
+
+/**
+ * What parseArgs refused in `args`, in dropstack's words: Node's own text leaves a quote open and
+ * suggests `--`, which says nothing to someone who mistyped an option.
+ */
+function commandLineProblem(
+  refused: Error,
+  args: string[],
+  { options, file }: { options: ParseArgsOptionsConfig; file: boolean },
+): string {
+  const usage = Object.keys(options).map((name) => OPTION_USAGE[name] ?? `--${name}`);
+  const allowed =
+    usage.length === 1
+      ? `the only option is ${usage[0]}`
+      : `the options are ${usage.slice(0, -1).join(", ")} and ${usage.at(-1)}`;
+  const { tokens } = parseArgs({ args, options, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === "positional" && !file)
+      return `unexpected argument ${JSON.stringify(token.value)}; ${allowed}`;
+    if (token.kind !== "option") continue;
+    const option = options[token.name];
+    if (option === undefined) return `unknown option ${JSON.stringify(token.rawName)}; ${allowed}`;
+    // As in strict mode, a value that looks like an option is one forgotten: `--stack --var x`.
+    const missing =
+      token.value === undefined || (!token.inlineValue && token.value.startsWith("-"));
+    if (option.type === "string" && missing)
+      return `${token.rawName} needs a value: ${OPTION_USAGE[token.name]}`;
+    if (option.type === "boolean" && token.inlineValue) return `${token.rawName} takes no value`;
+  }
+  return refused.message;
+}
+
 /**
  * Parses the Stackfile the command line names (or, with only --stack, the stack's own) and
  * reports its problems and warnings. Without `result` it had errors; `partial` then holds the
  * services that could be read. `swarm`: the stack is a Swarm cluster (dropstack:nodes above 1)
- * or --swarm asked for one, and the file was parsed for a cluster.
+ * or --swarm asked for one, and the file was parsed for a cluster. `command` names the command
+ * in the message for a command line with neither FILE nor --stack.
  */
 async function parseFromArgs(
   args: string[],
   err: NodeJS.WritableStream,
   options: typeof STACKFILE_OPTIONS | typeof COMPOSE_OPTIONS = STACKFILE_OPTIONS,
+  command = "validate",
 ): Promise<{
   result?: ParseResult;
   config?: DropstackConfig;
@@ -148,8 +216,16 @@ async function parseFromArgs(
     values.stack === undefined
       ? undefined
       : (await stackConfig()).readStackConfig(PROJECT_DIR, values.stack);
-  if (positionals.length > 1 || (positionals.length === 0 && config === undefined))
+  if (positionals.length > 1)
     throw new CliError(`expected one Stackfile, got ${positionals.length}\n${USAGE}`);
+  if (positionals.length === 0 && config === undefined) {
+    // No stack is the default: `pulumi stack select` keeps its choice outside the project.
+    const stacks = (await stackConfig()).stacksWithAFile(PROJECT_DIR);
+    throw new CliError(
+      `${command} needs a Stackfile: dropstack ${command} FILE, or dropstack ${command} --stack NAME ` +
+        `for the stack's own (${stacks})`,
+    );
+  }
   // Without a file, the stack's own Stackfile, which is relative to the project folder.
   const file =
     positionals[0] ??
@@ -266,7 +342,7 @@ async function proxy(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { values } = parseArgs({ args, options: { stack: { type: "string" } } });
+  const { values } = parseArgs({ args, options: PROXY_OPTIONS });
   if (values.stack === undefined) throw new CliError(`proxy needs --stack NAME\n${USAGE}`);
   const { result, config } = await parseFromArgs(["--stack", values.stack], err);
   if (!result || !config) return 1;
@@ -302,7 +378,7 @@ async function compose(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result, output, swarm } = await parseFromArgs(args, err, COMPOSE_OPTIONS);
+  const { result, output, swarm } = await parseFromArgs(args, err, COMPOSE_OPTIONS, "compose");
   if (!result) return 1;
   const spec = result.spec;
   let options: ComposeOptions = {};

@@ -35,13 +35,7 @@ export function readStackConfigValues(
 ): { file: string; values: Record<string, string>; secret: Set<string> } {
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) {
-    const stacks = fs
-      .readdirSync(projectDir)
-      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-      .filter((s): s is string => s !== undefined);
-    throw new CliError(
-      `no ${path.basename(file)} here; stacks with a file: ${stacks.join(", ") || "none"}`,
-    );
+    throw new CliError(`no ${path.basename(file)} here; ${stacksWithAFile(projectDir)}`);
   }
   const doc = readYaml(file) ?? {};
   const values: Record<string, string> = {};
@@ -61,6 +55,15 @@ export function readStackConfigValues(
     );
   }
   return { file, values, secret };
+}
+
+/** The stacks that have a `Pulumi.<stack>.yaml`, as messages name them: "stacks with a file: …". */
+export function stacksWithAFile(projectDir: string): string {
+  const stacks = fs
+    .readdirSync(projectDir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined);
+  return `stacks with a file: ${stacks.join(", ") || "none"}`;
 }
 
 /**

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
         return { id: args.type.endsWith("Droplet") ? "1" : `${args.name}-id`, state };
       },
       call(args) {
+        if (args.token === "digitalocean:index/getRegions:getRegions")
+          return { regions: [{ slug: "nyc3", available: true }] };
         if (args.token !== "digitalocean:index/getSizes:getSizes") throw new Error(args.token);
         return {
           sizes: [

@@ -1,15 +1,17 @@
 /** The candidate closest to `word` by edit distance, if close enough to be a likely typo. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return nearestAll(word, candidates)[0];
+}
+
+/**
+ * Every candidate as close to `word` as the closest one, in the candidates' order, if close enough
+ * to be a likely typo: "nyc9" is as near nyc1 as nyc3.
+ */
+export function nearestAll(word: string, candidates: readonly string[]): string[] {
+  const distances = candidates.map((c) => editDistance(word.toLowerCase(), c.toLowerCase()));
+  const best = Math.min(...distances);
+  if (best > Math.max(2, Math.floor(word.length / 3))) return [];
+  return candidates.filter((_, i) => distances[i] === best);
 }
 
 function editDistance(a: string, b: string): number {

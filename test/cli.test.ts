@@ -22,6 +22,15 @@ describe("dropstack cloud-init", () => {
     },
   );
 
+  test("says why the local stack has no user_data, and exits 1", async () => {
+    const { code, out, err } = await cli("cloud-init", "--stack", "local");
+    expect({ code, out }).toEqual({ code: 1, out: "" });
+    expect(err).toBe(
+      'dropstack: stack "local" has no droplet to give user_data: dropstack:target is local, ' +
+        "which runs the services on this machine's Docker engine\n",
+    );
+  });
+
   test("names the stacks that have a file when the asked-for one has none", async () => {
     const { code, err } = await cli("cloud-init", "--stack", "nope");
     expect(code).toBe(2);
@@ -30,10 +39,51 @@ describe("dropstack cloud-init", () => {
     );
   });
 
-  test("rejects an unknown option", async () => {
+  test("rejects an unknown option, naming the one it takes", async () => {
     const { code, err } = await cli("cloud-init", "--stak", "dev");
-    expect(code).toBe(2);
-    expect(err).toContain("Unknown option '--stak'");
+    expect({ code, err }).toEqual({
+      code: 2,
+      err: 'dropstack cloud-init: unknown option "--stak"; the only option is --stack NAME\n',
+    });
+  });
+
+  test("rejects an argument, naming the option it takes", async () => {
+    const { code, err } = await cli("cloud-init", "dev");
+    expect({ code, err }).toEqual({
+      code: 2,
+      err: 'dropstack cloud-init: unexpected argument "dev"; the only option is --stack NAME\n',
+    });
+  });
+});
+
+describe("a bad command line", () => {
+  test("an unknown option is named, with the options the command has", async () => {
+    expect(await cli("validate", "--foo", "stack.yml")).toEqual({
+      code: 2,
+      out: "",
+      err: 'dropstack validate: unknown option "--foo"; the options are --stack NAME and --var NAME=VALUE\n',
+    });
+    expect((await cli("compose", "--out=x.yml", "stack.yml")).err).toBe(
+      'dropstack compose: unknown option "--out"; the options are --stack NAME, --var NAME=VALUE, ' +
+        "--output FILE and --swarm\n",
+    );
+  });
+
+  test("an option without its value says what the value is", async () => {
+    expect(await cli("validate", "stack.yml", "--stack")).toEqual({
+      code: 2,
+      out: "",
+      err: "dropstack validate: --stack needs a value: --stack NAME\n",
+    });
+    expect((await cli("validate", "--var", "--stack", "dev")).err).toBe(
+      "dropstack validate: --var needs a value: --var NAME=VALUE\n",
+    );
+  });
+
+  test("a value given to a switch is refused", async () => {
+    expect((await cli("compose", "--swarm=true", "stack.yml")).err).toBe(
+      "dropstack compose: --swarm takes no value\n",
+    );
   });
 });
 
@@ -96,6 +146,20 @@ describe("dropstack validate", () => {
       "warning: dropstack:sshSourceCidrs: 203.0.113.0/24 is an example network reserved for documentation, " +
         "which no machine is in: SSH to the node, and with it the deploy, will time out. Replace it with the " +
         "networks you work from, such as your public address followed by /32\n",
+    );
+  });
+
+  test("without FILE or --stack says what to pass, naming the stacks", async () => {
+    expect(await cli("validate")).toEqual({
+      code: 2,
+      out: "",
+      err:
+        "dropstack: validate needs a Stackfile: dropstack validate FILE, or dropstack validate " +
+        "--stack NAME for the stack's own (stacks with a file: cluster, dev, local, prod)\n",
+    });
+    expect((await cli("compose", "--swarm")).err).toBe(
+      "dropstack: compose needs a Stackfile: dropstack compose FILE, or dropstack compose " +
+        "--stack NAME for the stack's own (stacks with a file: cluster, dev, local, prod)\n",
     );
   });
 

@@ -46,6 +46,12 @@ describe("the cluster stack", () => {
     }
     expect(run.outputs.monthlyCost).toMatchObject({ nodes: 3, usdPerMonth: 54 });
   });
+
+  test("exports the first node's outputs, and none it has no value for", () => {
+    expect(run.outputs).toHaveProperty("sshCommand");
+    expect(run.outputs).toHaveProperty("dataVolumeId");
+    expect(run.undefinedOutputs).toEqual([]);
+  });
 });
 
 describe("the dev stack", () => {
@@ -69,6 +75,20 @@ describe("the dev stack", () => {
       diskGiB: 60,
     });
     expect(run.calls).toContain("digitalocean:index/getSizes:getSizes");
+  });
+
+  test("exports the node's outputs, and none it has no value for", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual([
+      "dataVolumeId",
+      "ip",
+      "monthlyCost",
+      "password",
+      "services",
+      "sshCommand",
+      "url",
+    ]);
+    // tls auto has no CA of the stack's own: no caCertificate, rather than an undefined one.
+    expect(run.undefinedOutputs).toEqual([]);
   });
 });
 
@@ -119,6 +139,12 @@ describe("the local stack", () => {
     expect(run.calls.filter((c) => c.startsWith("digitalocean:"))).toEqual([]);
     expect(run.outputs.monthlyCost).toBeUndefined();
     expect(run.outputs.sshCommand).toBeUndefined();
+  });
+
+  test("exports only the outputs a stack on this machine has: no node, volume or cost", () => {
+    expect(Object.keys(run.outputs).sort()).toEqual(["ip", "password", "services", "url"]);
+    // Each undefined one would make Pulumi warn on every preview and up.
+    expect(run.undefinedOutputs).toEqual([]);
   });
 
   test("deploys the same services on this machine's Docker engine", () => {
@@ -194,6 +220,35 @@ describe("monthlyCost", () => {
       'dropstack:size: "s-1vcpu-3gb" cannot be ordered now (DigitalOcean lists it as unavailable); ' +
         "choose another size, list them with `doctl compute size list` or see the control panel's Create Droplet page",
     );
+  });
+});
+
+describe("the region", () => {
+  const open = "ams3, atl1, blr1, fra1, lon1, nyc1, nyc3, sfo2, sfo3, sgp1, syd1, tor1";
+
+  test("a mistyped one fails before anything exists, with the nearest DigitalOcean offers", async () => {
+    const failure = runProgram({ config: { "dropstack:region": "nyc9" } });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'dropstack:region: "nyc9" is not a region DigitalOcean offers; did you mean nyc1 or nyc3? ' +
+        `The regions that take new droplets: ${open}`,
+    );
+  });
+
+  test("one far from every region fails with the list of them", async () => {
+    const failure = runProgram({ config: { "dropstack:region": "mex1" } });
+    await expect(failure).rejects.toThrow(
+      `dropstack:region: "mex1" is not a region DigitalOcean offers; the regions that take new droplets: ${open}`,
+    );
+  });
+
+  test("is asked of DigitalOcean before the size", async () => {
+    const run = await runProgram({ config: { "dropstack:region": "sgp1" } });
+    expect(run.calls.filter((c) => c.startsWith("digitalocean:"))).toEqual([
+      "digitalocean:index/getRegions:getRegions",
+      "digitalocean:index/getSizes:getSizes",
+    ]);
+    expect(run.find(DROPLET).inputs.region).toBe("sgp1");
   });
 });
 

@@ -44,6 +44,11 @@ export interface ProgramRun {
   /** The stack's outputs, resolved; `secrets` lists the ones that are secret. */
   outputs: Record<string, any>;
   secrets: Set<string>;
+  /**
+   * The outputs the program returned as undefined, or as an Output of undefined: for each, Pulumi
+   * warns `Undefined value (<key>) will not show as a stack output` on every preview and up.
+   */
+  undefinedOutputs: string[];
   find(type: string, name?: string): RecordedResource;
   all(type: string): RecordedResource[];
 }
@@ -160,7 +165,16 @@ export const SIZES = [
   },
 ];
 
+/** A stand-in for DigitalOcean's region list: every slug it has, three closed to new droplets. */
+const REGION_LIST = [
+  ["ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"],
+  ["ams2", "nyc2", "sfo1"],
+].flatMap((slugs, closed) =>
+  slugs.map((slug) => ({ slug, name: slug, available: !closed, features: [], sizes: [] })),
+);
+
 const DEFAULT_CALLS: Record<string, (inputs: any) => any> = {
+  "digitalocean:index/getRegions:getRegions": () => ({ id: "regions", regions: REGION_LIST }),
   "digitalocean:index/getSizes:getSizes": (inputs) => {
     const slugs: string[] = inputs.filters?.find((f: any) => f.key === "slug")?.values ?? [];
     return {
@@ -184,6 +198,20 @@ export interface RunOptions {
 
 /** Loads `../index` afresh under the mock engine with the given config. */
 export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> {
+  // Each run loads its own copy of the Pulumi SDK (jest.resetModules), and each copy adds an
+  // `exit` listener, its leak detector (runtime/debuggable.js), at its first RPC. The run's copy
+  // is done with when the run is: its listener goes too, or the eleventh run of a test file makes
+  // Node warn of a listener leak (MaxListenersExceededWarning).
+  const before = new Set(process.listeners("exit"));
+  try {
+    return await runProgramOnce(options);
+  } finally {
+    for (const listener of process.listeners("exit"))
+      if (!before.has(listener)) process.removeListener("exit", listener);
+  }
+}
+
+async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
   const stack = options.stack ?? "test";
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-test-"));
   process.chdir(cwd);
@@ -268,15 +296,19 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
   }
   const outputs: Record<string, any> = {};
   const secrets = new Set<string>();
+  const undefinedOutputs: string[] = [];
   for (const [key, value] of Object.entries(program)) {
     if (pulumi.Output.isInstance(value)) {
       outputs[key] = await valueOf(value).catch((e) => {
         process.chdir(ROOT);
         throw e;
       });
+      if (outputs[key] === undefined) undefinedOutputs.push(key);
       if (await pulumi.isSecret(value)) secrets.add(key);
     } else if (value !== undefined) {
       outputs[key] = value;
+    } else {
+      undefinedOutputs.push(key);
     }
   }
   await settle();
@@ -289,6 +321,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     warnings,
     outputs,
     secrets,
+    undefinedOutputs,
     find(type, name) {
       const found = resources.filter(
         (r) => r.type === type && (name === undefined || r.name === name),
