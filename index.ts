@@ -64,11 +64,10 @@ export = async () => {
       `The Stackfile's builds cannot run:\n  - ${buildProblems.map(formatDiagnostic).join("\n  - ")}`,
     );
   }
-  if (config.target === "digitalocean") await checkRegion(config.region);
-  const size =
-    config.target === "digitalocean" ? await dropletSize(config.size, config.region) : undefined;
-  const dnsRecord =
-    config.target === "digitalocean" && config.manageDns ? await dnsZone(config.domain) : undefined;
+  const { size, dnsRecord } =
+    config.target === "digitalocean"
+      ? await askDigitalOcean(config)
+      : { size: undefined, dnsRecord: undefined };
   if (cluster) {
     return deployCluster({
       config,
@@ -192,11 +191,57 @@ function proxyPlan(config: DropstackConfig, spec: StackSpec): ProxyPlan | undefi
 }
 
 /**
+ * What the program asks DigitalOcean before anything is made: its regions, the size, and the
+ * domain's zone with manageDns. Asked at once (each is a round trip to its API, and a preview or
+ * up waits for them), then checked in the order that blames the right key: a mistyped region
+ * before the size, which would otherwise be said not to be offered there.
+ */
+async function askDigitalOcean(config: DropstackConfig) {
+  const [regions, sizes, domains] = await Promise.allSettled([
+    digitalocean.getRegions(),
+    digitalocean.getSizes({ filters: [{ key: "slug", values: [config.size] }] }),
+    config.manageDns
+      ? digitalocean.getDomains({
+          filters: [{ key: "name", values: candidateZones(config.domain) }],
+        })
+      : Promise.resolve(undefined),
+  ]);
+  checkRegion(config.region, answer("its regions", regions).regions);
+  const size = dropletSize(config.size, config.region, answer("its droplet sizes", sizes).sizes);
+  const zones = answer("the domains in your account", domains);
+  const dnsRecord = zones && dnsZone(config.domain, zones.domains);
+  return { size, dnsRecord };
+}
+
+/**
+ * A lookup's answer, or a run error saying what could not be asked and why, in the provider's
+ * words without its call chain: an unreachable API or a bad token otherwise ended the program
+ * with a stack trace (measured on the real engine).
+ */
+function answer<T>(what: string, result: PromiseSettledResult<T>): T {
+  if (result.status === "fulfilled") return result.value;
+  throw runError(
+    `Could not ask DigitalOcean for ${what}: ${apiProblem(result.reason)}. Check the API token ` +
+      "(DIGITALOCEAN_TOKEN, or `npx pulumi config set --secret digitalocean:token`) and that this " +
+      "machine reaches DigitalOcean's API",
+  );
+}
+
+/** The provider's own reason from a failed invoke ("… 1 error occurred:\n\t* <reason>"). */
+function apiProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const reasons = message
+    .split("\n")
+    .map((line) => /^\s*\* (.*)$/.exec(line)?.[1])
+    .filter((line): line is string => line !== undefined);
+  return reasons.length > 0 ? reasons.join("; ") : message.trim().split("\n")[0];
+}
+
+/**
  * Fails with the config key and the nearest slugs when DigitalOcean has no such region, before
  * the size check, which would blame the size for a mistyped region.
  */
-async function checkRegion(slug: string): Promise<void> {
-  const { regions } = await digitalocean.getRegions();
+function checkRegion(slug: string, regions: digitalocean.GetRegionsResult["regions"]): void {
   if (regions.some((r) => r.slug === slug)) return;
   // A region closed to new droplets (nyc2, ams2, sfo1) passes: an older stack's droplet may be
   // there. A new one is stopped by the size check, as no size lists such a region.
@@ -216,8 +261,11 @@ async function checkRegion(slug: string): Promise<void> {
 }
 
 /** The size from DigitalOcean's own list; fails with the config key when it offers no such size. */
-async function dropletSize(slug: string, region: string) {
-  const { sizes } = await digitalocean.getSizes({ filters: [{ key: "slug", values: [slug] }] });
+function dropletSize(
+  slug: string,
+  region: string,
+  sizes: digitalocean.GetSizesResult["sizes"],
+): digitalocean.GetSizesResult["sizes"][number] {
   const list =
     "list them with `doctl compute size list` or see the control panel's Create Droplet page";
   if (sizes.length === 0)
@@ -238,10 +286,10 @@ async function dropletSize(slug: string, region: string) {
 }
 
 /** The DNS zone in the DigitalOcean account that holds `domain`; fails before anything is made. */
-async function dnsZone(domain: string): Promise<{ zone: string; name: string; domain: string }> {
-  const { domains } = await digitalocean.getDomains({
-    filters: [{ key: "name", values: candidateZones(domain) }],
-  });
+function dnsZone(
+  domain: string,
+  domains: digitalocean.GetDomainsResult["domains"],
+): { zone: string; name: string; domain: string } {
   const record = recordFor(
     domain,
     domains.map((d) => d.name),

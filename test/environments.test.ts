@@ -242,13 +242,42 @@ describe("the region", () => {
     );
   });
 
-  test("is asked of DigitalOcean before the size", async () => {
+  test("is asked of DigitalOcean together with the size, before anything exists", async () => {
     const run = await runProgram({ config: { "dropstack:region": "sgp1" } });
-    expect(run.calls.filter((c) => c.startsWith("digitalocean:"))).toEqual([
+    expect(run.calls.filter((c) => c.startsWith("digitalocean:")).sort()).toEqual([
       "digitalocean:index/getRegions:getRegions",
       "digitalocean:index/getSizes:getSizes",
     ]);
     expect(run.find(DROPLET).inputs.region).toBe("sgp1");
+  });
+});
+
+describe("DigitalOcean's API out of reach", () => {
+  // What the engine answered on the real engine with the API unreachable, as gRPC error details
+  // (the SDK rethrows those as the error's message); a bad token's answer has the same shape
+  // ("... 401 Unable to authenticate you").
+  const unreachable = () => {
+    throw Object.assign(new Error("gRPC error"), {
+      details:
+        "invocation of digitalocean:index/getRegions:getRegions returned an error: invoking " +
+        "digitalocean:index/getRegions:getRegions: 1 error occurred:\n" +
+        '\t* Unable to load records: Error retrieving regions: Get "http://127.0.0.1:9/v2/regions?page=1&per_page=200": ' +
+        "dial tcp 127.0.0.1:9: connect: connection refused\n\n",
+    });
+  };
+
+  test("stops the program with the provider's reason and what to check, no stack trace", async () => {
+    const failure = runProgram({
+      calls: { "digitalocean:index/getRegions:getRegions": unreachable },
+    });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    const error = await failure.catch((e) => e);
+    expect(error.message).toBe(
+      'Could not ask DigitalOcean for its regions: Unable to load records: Error retrieving regions: Get "http://127.0.0.1:9/v2/regions?page=1&per_page=200": ' +
+        "dial tcp 127.0.0.1:9: connect: connection refused. Check the API token (DIGITALOCEAN_TOKEN, or " +
+        "`npx pulumi config set --secret digitalocean:token`) and that this machine reaches DigitalOcean's API",
+    );
+    expect(error.stack).toBeUndefined();
   });
 });
 
