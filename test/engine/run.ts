@@ -489,7 +489,7 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
   );
 
   await check(
-    "destroy with retainDataOnDestroy keeps the volume only, and up brings its data back",
+    "destroy --run-program with retainDataOnDestroy keeps the data volumes only; up brings the data back",
     () => {
       // A plain destroy would use the options of the last up, which deleted the volume: the
       // README says to destroy with --run-program after changing the setting.
