@@ -63,3 +63,41 @@ describe("how the program is loaded", () => {
     expect(result.stdout).toContain("usage: dropstack");
   });
 });
+
+/** Runs node with `args`; prints, after what the script prints, the packages it loaded. */
+function loadedBy(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const probe =
+    "process.on('exit', () => process.stdout.write('\\nloaded: ' + JSON.stringify(" +
+    "[...new Set(Object.keys(require.cache).map((k) => /node_modules[\\\\/]((@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(k)?.[1]).filter(Boolean))])));";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-probe-"));
+  const file = path.join(dir, "probe.js");
+  fs.writeFileSync(file, probe);
+  try {
+    const result = spawnSync(process.execPath, ["-r", file, ...args], { encoding: "utf8", env });
+    const [output, loaded] = result.stdout.split("\nloaded: ");
+    return { status: result.status, output, stderr: result.stderr, loaded: JSON.parse(loaded) };
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+}
+
+describe("what the command line loads", () => {
+  test("the pure core loads no Pulumi package: types only", () => {
+    const modules = [
+      "stackfile",
+      "config",
+      "stack-warnings",
+      "proxy/plan",
+      "cloud-init",
+      "naming",
+      "cli/main",
+      "cli/stack-config",
+    ];
+    const { loaded } = loadedBy([
+      "-e",
+      RUNTIME_REGISTER +
+        modules.map((m) => `require(${JSON.stringify(path.join(ROOT, m))});`).join(""),
+    ]);
+    expect(loaded.filter((p: string) => p.startsWith("@pulumi/"))).toEqual([]);
+  });
+});
