@@ -54,7 +54,7 @@ describe("how the program is loaded", () => {
     }
   });
 
-  test("npx dropstack starts through ts-node from any working folder", () => {
+  test("npx dropstack starts from any working folder", () => {
     const result = spawnSync(process.execPath, [path.join(ROOT, "bin", "dropstack.js"), "--help"], {
       cwd: os.tmpdir(),
       encoding: "utf8",
@@ -82,6 +82,8 @@ function loadedBy(args: string[], env: NodeJS.ProcessEnv = process.env) {
 }
 
 describe("what the command line loads", () => {
+  const COMPILERS = ["ts-node", "typescript", "@swc/core"];
+
   test("the pure core loads no Pulumi package: types only", () => {
     const modules = [
       "stackfile",
@@ -99,5 +101,64 @@ describe("what the command line loads", () => {
         modules.map((m) => `require(${JSON.stringify(path.join(ROOT, m))});`).join(""),
     ]);
     expect(loaded.filter((p: string) => p.startsWith("@pulumi/"))).toEqual([]);
+  });
+
+  test("npx dropstack keeps its JavaScript: once kept, no compiler and no Pulumi SDK loads", () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cache-"));
+    const env = { ...process.env, DROPSTACK_CACHE: cache };
+    const args = [
+      path.join(ROOT, "bin", "dropstack.js"),
+      "validate",
+      path.join(ROOT, "stacks", "datascience.yml"),
+    ];
+    try {
+      const first = loadedBy(args, env);
+      const second = loadedBy(args, env);
+      expect(first.loaded).toEqual(expect.arrayContaining(["ts-node"]));
+      expect({ status: second.status, output: second.output, stderr: second.stderr }).toEqual({
+        status: first.status,
+        output: first.output,
+        stderr: first.stderr,
+      });
+      expect(second.output).toContain("valid, 2 services");
+      expect(
+        second.loaded.filter((p: string) => COMPILERS.includes(p) || p.startsWith("@pulumi/")),
+      ).toEqual([]);
+    } finally {
+      fs.rmSync(cache, { recursive: true });
+    }
+  });
+
+  test("a changed source file is compiled again; stack traces keep its line numbers", () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cache-"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-loader-"));
+    const file = path.join(dir, "says.ts");
+    const load =
+      `require(${JSON.stringify(path.join(ROOT, "bin", "compiled.js"))}).register();` +
+      `const m = require(${JSON.stringify(file)}); console.log(m.says); m.boom();`;
+    const env = { ...process.env, DROPSTACK_CACHE: cache };
+    try {
+      fs.writeFileSync(
+        file,
+        'export const says: string = "one";\nexport function boom(): never {\n  throw new Error("boom");\n}\n',
+      );
+      const first = loadedBy(["-e", load], env);
+      expect(first.output).toMatch(/^one\n/);
+      expect(first.stderr).toContain(`${file}:3:`);
+      fs.writeFileSync(
+        file,
+        'export const says: string = "two";\n\nexport function boom(): never {\n  throw new Error("boom");\n}\n',
+      );
+      const second = loadedBy(["-e", load], env);
+      expect(second.output).toMatch(/^two\n/);
+      expect(second.stderr).toContain(`${file}:4:`);
+      const third = loadedBy(["-e", load], env);
+      expect(third.output).toMatch(/^two\n/);
+      expect(third.stderr).toContain(`${file}:4:`);
+      expect(third.loaded.filter((p: string) => COMPILERS.includes(p))).toEqual([]);
+    } finally {
+      fs.rmSync(cache, { recursive: true });
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 });
