@@ -162,3 +162,40 @@ describe("what the command line loads", () => {
     }
   });
 });
+
+describe("the stacks of the SDK's promises", () => {
+  // debuggablePromise keeps, on every promise the SDK makes, the stack it was made at; the text is
+  // read only when PULUMI_DEBUG_PROMISE_LEAKS is set. Loading the program leaves it unformatted.
+  let dir: string;
+  let probe: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-stacks-"));
+    const file = path.join(dir, "throws.ts");
+    fs.writeFileSync(
+      file,
+      "const x: number = 1;\n\nexport function boom(): never {\n  throw new Error(`boom ${x}`);\n}\n",
+    );
+    probe =
+      RUNTIME_REGISTER +
+      `require(${JSON.stringify(path.join(ROOT, "index.ts"))});` +
+      "const { debuggablePromise } = require('@pulumi/pulumi/runtime/debuggable');" +
+      "const p = Promise.resolve(); debuggablePromise(p, 'probe'); console.log(p._debugStackTrace);" +
+      `try { require(${JSON.stringify(file)}).boom(); } catch (e) { console.log(e.stack); }`;
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true }));
+
+  test("are not formatted, and every other stack is, through source maps", () => {
+    const env = { ...process.env };
+    delete env.PULUMI_DEBUG_PROMISE_LEAKS;
+    const result = run(process.execPath, ["-e", probe], undefined, env);
+    expect(result.output).toMatch(/^\(not kept: set PULUMI_DEBUG_PROMISE_LEAKS/);
+    expect(result.output).toContain(`${path.join(dir, "throws.ts")}:4:`);
+  });
+
+  test("are kept with PULUMI_DEBUG_PROMISE_LEAKS set", () => {
+    const env = { ...process.env, PULUMI_DEBUG_PROMISE_LEAKS: "1" };
+    const result = run(process.execPath, ["-e", probe], undefined, env);
+    expect(result.output).toMatch(/^Error\n {4}at debuggablePromise /);
+    expect(result.output).toContain(`${path.join(dir, "throws.ts")}:4:`);
+  });
+});
