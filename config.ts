@@ -1,7 +1,7 @@
 // The only reader of pulumi.Config. It turns a stack's `Pulumi.<stack>.yaml` into one typed,
 // validated object, or fails with every problem at once, each naming the key, the bad value and
 // what is allowed.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { runError } from "./run-error";
 import { nearest } from "./stackfile/nearest";
 
@@ -221,7 +221,7 @@ const stackVars: Reader<Record<string, pulumi.Input<string>>> = (value, context)
     } else if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
       problem(`.${name}: is not a string, number or boolean`);
     } else {
-      vars[name] = secret ? pulumi.secret(String(item)) : String(item);
+      vars[name] = secret ? sdk().secret(String(item)) : String(item);
       if (!secret && /(PASSWORD|SECRET|TOKEN|KEY)$/.test(name)) {
         warn(
           `${key}.${name} looks like a secret but is stored in plain text in the stack's file; ` +
@@ -386,7 +386,7 @@ export function clusterNodeTags(config: Pick<DropstackConfig, "nodes" | "nodeTag
 
 /** Reads this stack's config from the Pulumi engine. */
 export function loadConfig(): DropstackConfig {
-  const all = pulumi.runtime.allConfig();
+  const all = sdk().runtime.allConfig();
   return parseConfig(
     {
       get: (k) => all[k],
@@ -395,6 +395,14 @@ export function loadConfig(): DropstackConfig {
     },
     process.env,
   );
+}
+
+// The rules above are pure: the command line checks a stack's config with them, and loading the
+// SDK (gRPC, OpenTelemetry, npm's package libraries) took a second of its start-up. Only what
+// needs the SDK loads it, when it runs.
+function sdk(): typeof pulumi {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("@pulumi/pulumi");
 }
 
 // The SDK knows which keys are secret but exports the check only from its runtime module.

@@ -4,6 +4,7 @@
 // It is an async function (Pulumi awaits a program's exported function and takes its result as
 // the stack outputs) so that every check, the size lookup at DigitalOcean included, happens
 // before the first resource is registered: bad input never leaves a half-created stack.
+import "./promise-stacks";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `npx dropstack …`: the project's command line. TypeScript is loaded by ts-node with the options
-// in tsconfig.json (transpile-only, through SWC), as Pulumi's runtime loads the program.
+// `npx dropstack …`: the project's command line. Its TypeScript is compiled by ts-node with the
+// options in tsconfig.json (transpile-only, through SWC), as Pulumi's runtime loads the program,
+// and kept as JavaScript between runs (bin/compiled.js).
 "use strict";
-const path = require("path");
-require("ts-node").register({ project: path.join(__dirname, "..", "tsconfig.json") });
+require("./compiled").register();
 const problem = require("../node-version").nodeVersionProblem();
 if (problem !== undefined) {
   process.stderr.write(`dropstack: ${problem}\n`);
