@@ -787,4 +787,42 @@ describe("the emulated DigitalOcean API", () => {
       ]);
     });
   });
+
+  describe("with hooks for droplet actions and deletes", () => {
+    test("an action stays in progress until its hook resolves; a deleted droplet answers until its hook does", async () => {
+      const calls: string[] = [];
+      let finishPower!: () => void;
+      let finishDelete!: () => void;
+      emu = await startEmulator({
+        dropletAction: (d, type) => {
+          calls.push(`${type} ${d.id}`);
+          return new Promise<void>((resolve) => (finishPower = resolve));
+        },
+        deleteDroplet: (d) => {
+          calls.push(`delete ${d.id}`);
+          return new Promise<void>((resolve) => (finishDelete = resolve));
+        },
+      });
+      const { droplet } = await newDroplet();
+      await settle();
+      const off = await api("POST", `/v2/droplets/${droplet.id}/actions`, { type: "shutdown" });
+      await settle();
+      expect(calls).toEqual([`shutdown ${droplet.id}`]);
+      const action = `/v2/actions/${off.body.action.id}`;
+      expect((await api("GET", action)).body.action.status).toBe("in-progress");
+      expect((await api("GET", `/v2/droplets/${droplet.id}`)).body.droplet.status).toBe("active");
+      finishPower();
+      await settle();
+      expect((await api("GET", action)).body.action.status).toBe("completed");
+      expect((await api("GET", `/v2/droplets/${droplet.id}`)).body.droplet.status).toBe("off");
+
+      expect((await api("DELETE", `/v2/droplets/${droplet.id}`)).status).toBe(204);
+      await settle();
+      expect(calls).toEqual([`shutdown ${droplet.id}`, `delete ${droplet.id}`]);
+      expect((await api("GET", `/v2/droplets/${droplet.id}`)).body.droplet.status).toBe("off");
+      finishDelete();
+      await settle();
+      expect((await api("GET", `/v2/droplets/${droplet.id}`)).status).toBe(404);
+    });
+  });
 });
