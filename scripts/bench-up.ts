@@ -54,10 +54,8 @@ async function main(): Promise<void> {
       report(label, ms, file);
     };
     /** Cold (no build cache), again with no change, then warm (after a destroy, cache kept). */
-    const measure = (stack: string, what: string, config: [string, string][]) => {
-      pulumi.ok(["stack", "init", stack], project);
-      for (const [key, value] of config)
-        pulumi.ok(["config", "set", key, value, "--stack", stack], project);
+    const measure = (stack: string, what: string, config: Record<string, string>) => {
+      pulumi.initStack(stack, config, project);
       docker.docker(["builder", "prune", "-af"]);
       console.log(`\nreal pulumi up of ${what} on the local target:`);
       try {
@@ -73,16 +71,16 @@ async function main(): Promise<void> {
       "\n(the engine's event log has whole-second timestamps: steps that share a second count " +
         "as overlapping)",
     );
-    measure("bench", "test/engine/stack", [
-      ["dropstack:target", "local"],
-      ["dropstack:stackfile", "test/engine/stack/stack.yml"],
-    ]);
+    measure("bench", "test/engine/stack", {
+      "dropstack:target": "local",
+      "dropstack:stackfile": "test/engine/stack/stack.yml",
+    });
     // The stack users try first, as shipped (Pulumi.local.yaml), with the stand-in images.
     const noStandins = standinsMissing();
     if (noStandins !== undefined) console.log(`\nthe shipped local stack: skipped, ${noStandins}`);
     else {
       ensureStandins(docker, log);
-      measure("local", "the shipped local stack (stacks/datascience.yml, stand-in images)", []);
+      measure("local", "the shipped local stack (stacks/datascience.yml, stand-in images)", {});
     }
   } finally {
     await docker.stop();

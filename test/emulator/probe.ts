@@ -15,7 +15,6 @@
 // Needs the engine scripts/engine/build.sh caches and the plugins in ~/.cache/dropstack/plugins
 // (or DROPSTACK_ENGINE_PLUGINS). Everything runs on loopback: the provider's API is the
 // emulator on 127.0.0.1, droplets get 127.0.0.N addresses.
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -30,8 +29,6 @@ import {
 } from "../engine/pulumi-engine";
 import { addDomain, Emulator, RecordedRequest, startEmulator } from "./api";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const LAUNCHER = path.join(ROOT, "node_modules", "pulumi", "run.js");
 const args = process.argv.slice(2);
 const STACK = args.includes("--stack") ? args[args.indexOf("--stack") + 1] : "dev";
 const KEEP = args.includes("--keep");
@@ -41,33 +38,6 @@ const UPDATES = args.flatMap((a, i) => (a === "--update" ? [args[i + 1]] : []));
 const DOMAINS = args.flatMap((a, i) => (a === "--domain" ? [args[i + 1]] : []));
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
-
-/** `npx pulumi ARGS` without blocking this process (the emulator answers from it). */
-function pulumiAsync(
-  pulumi: Pulumi,
-  argv: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  logFile: string,
-): Promise<{ status: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LAUNCHER, ...argv], {
-      cwd,
-      env: { ...pulumi.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      fs.appendFileSync(logFile, chunk);
-    };
-    fs.appendFileSync(logFile, `\n$ pulumi ${argv.join(" ")}\n`);
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ status: code ?? -1, output }));
-  });
-}
 
 /** A route with its IDs taken out: /v2/droplets/:id/actions/:id. */
 function routeOf(r: RecordedRequest): string {
@@ -188,7 +158,10 @@ async function main(): Promise<number> {
   for (const zone of DOMAINS) addDomain(emu.state, zone);
   out(`emulator: ${emu.url}`);
   const env = { DIGITALOCEAN_API_URL: emu.url, DIGITALOCEAN_TOKEN: "probe-token" };
-  const run = (argv: string[]) => pulumiAsync(pulumi, argv, project, env, logFile);
+  const run = (argv: string[]) => {
+    fs.appendFileSync(logFile, `\n$ pulumi ${argv.join(" ")}\n`);
+    return pulumi.runAsync(argv, project, env, (chunk) => fs.appendFileSync(logFile, chunk));
+  };
   const stack = ["--stack", STACK];
   let seen = 0;
   const phase = async (name: string, argv: string[]) => {

@@ -31,13 +31,15 @@ export async function datascienceChecks(
     await check(
       "pulumi up deploys the default stack (stacks/datascience.yml, tls internal) on the local target",
       () => {
-        pulumi.ok(["stack", "init", STACK], project);
-        for (const [key, value] of [
-          ["dropstack:target", "local"],
-          ["dropstack:tls", "internal"],
-          ["dropstack:readinessTimeoutMinutes", "3"],
-        ])
-          pulumi.ok(["config", "set", key, value, ...stack], project);
+        pulumi.initStack(
+          STACK,
+          {
+            "dropstack:target": "local",
+            "dropstack:tls": "internal",
+            "dropstack:readinessTimeoutMinutes": "3",
+          },
+          project,
+        );
         up = true;
         pulumi.ok(["up", "--yes", "--skip-preview", ...stack], project);
       },

@@ -179,6 +179,41 @@ export class Pulumi {
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /**
+   * `npx pulumi ARGS` in `cwd` without blocking this process (for a server that must answer the
+   * engine from here, like the emulated DigitalOcean API); `onOutput` sees each chunk.
+   */
+  runAsync(
+    args: string[],
+    cwd: string,
+    env: NodeJS.ProcessEnv = {},
+    onOutput: (chunk: Buffer) => void = () => {},
+  ): Promise<{ status: number; output: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [this.launcher, ...args], {
+        cwd,
+        env: { ...this.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        onOutput(chunk);
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ status: code ?? -1, output }));
+    });
+  }
+
+  /** `pulumi stack init STACK` in `cwd`, then `pulumi config set KEY VALUE` for each entry. */
+  initStack(stack: string, config: Record<string, string>, cwd: string): void {
+    this.ok(["stack", "init", stack], cwd);
+    for (const [key, value] of Object.entries(config))
+      this.ok(["config", "set", key, value, "--stack", stack], cwd);
+  }
+
   /** Like run, but throws with the command's output when it fails. */
   ok(args: string[], cwd: string): string {
     const r = this.run(args, cwd);

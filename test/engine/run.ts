@@ -237,9 +237,11 @@ async function engineChecks(pulumi: Pulumi, project: string): Promise<void> {
   await check(
     "a bad config value stops preview with dropstack's message and no stack trace",
     () => {
-      pulumi.ok(["stack", "init", "bad-config"], project);
-      pulumi.ok(["config", "set", "dropstack:target", "local", "--stack", "bad-config"], project);
-      pulumi.ok(["config", "set", "dropstack:volumeSize", "0", "--stack", "bad-config"], project);
+      pulumi.initStack(
+        "bad-config",
+        { "dropstack:target": "local", "dropstack:volumeSize": "0" },
+        project,
+      );
       const r = pulumi.run(["preview", "--stack", "bad-config"], project);
       const all = r.stdout + r.stderr;
       const expected =
@@ -251,10 +253,9 @@ async function engineChecks(pulumi: Pulumi, project: string): Promise<void> {
   );
   await check("a Stackfile error stops preview at its file, line and column", () => {
     fs.writeFileSync(path.join(project, "broken.yml"), "web:\n  image: x\n  imgae: y\n");
-    pulumi.ok(["stack", "init", "bad-stackfile"], project);
-    pulumi.ok(["config", "set", "dropstack:target", "local", "--stack", "bad-stackfile"], project);
-    pulumi.ok(
-      ["config", "set", "dropstack:stackfile", "broken.yml", "--stack", "bad-stackfile"],
+    pulumi.initStack(
+      "bad-stackfile",
+      { "dropstack:target": "local", "dropstack:stackfile": "broken.yml" },
       project,
     );
     const r = pulumi.run(["preview", "--stack", "bad-stackfile"], project);
@@ -357,13 +358,15 @@ async function deployChecks(pulumi: Pulumi, engine: DockerEngine, project: strin
   await check(
     "pulumi up deploys the test Stackfile on the local target",
     () => {
-      pulumi.ok(["stack", "init", STACK], project);
-      for (const [key, value] of [
-        ["dropstack:target", "local"],
-        ["dropstack:stackfile", "test/engine/stack/stack.yml"],
-        ["dropstack:readinessTimeoutMinutes", "2"],
-      ])
-        pulumi.ok(["config", "set", key, value, ...stack], project);
+      pulumi.initStack(
+        STACK,
+        {
+          "dropstack:target": "local",
+          "dropstack:stackfile": "test/engine/stack/stack.yml",
+          "dropstack:readinessTimeoutMinutes": "2",
+        },
+        project,
+      );
       up();
     },
     true,
