@@ -28,6 +28,7 @@ import {
   tail,
 } from "../engine/pulumi-engine";
 import { addDomain, Emulator, RecordedRequest, startEmulator } from "./api";
+import { digitalOceanChanges } from "./changes";
 
 const args = process.argv.slice(2);
 const STACK = args.includes("--stack") ? args[args.indexOf("--stack") + 1] : "dev";
@@ -98,33 +99,6 @@ function printState(emu: Emulator): void {
   );
   out(`  DNS records: ${s.records.size}`);
   if (s.problems.length > 0) out(`  problems: ${JSON.stringify(s.problems)}`);
-}
-
-/**
- * The steps of a `preview --refresh --json` on DigitalOcean resources that change something: a
- * refresh step with a diff (what was read back differs from the state) or any step but "same".
- */
-function digitalOceanChanges(output: string): string[] {
-  const start = output.indexOf("{");
-  if (start < 0) return [`(no JSON in the preview's output: ${tail(output, 10)})`];
-  let plan: any;
-  try {
-    plan = JSON.parse(output.slice(start));
-  } catch {
-    return [`(the preview's JSON did not parse: ${tail(output, 10)})`];
-  }
-  return (plan.steps ?? [])
-    .filter((s: any) => /^digitalocean:/.test(s.newState?.type ?? s.oldState?.type ?? ""))
-    .filter(
-      (s: any) =>
-        !["same", "refresh"].includes(s.op) ||
-        (s.op === "refresh" &&
-          ((s.diffReasons ?? []).length > 0 || Object.keys(s.detailedDiff ?? {}).length > 0)),
-    )
-    .map(
-      (s: any) =>
-        `${s.op} ${s.urn.split("::").pop()} ${JSON.stringify(s.diffReasons ?? [])} ${JSON.stringify(s.detailedDiff ?? {})}`,
-    );
 }
 
 function reportChanges(previewOutput: string): void {

@@ -22,6 +22,7 @@ import { hostChecks } from "./host-checks";
 import { swarmChecks } from "./swarm-checks";
 import { clusterChecks } from "./cluster-checks";
 import { datascienceChecks } from "./datascience-checks";
+import { emulatorChecks } from "./emulator-checks";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
   buildEngine,
@@ -162,7 +163,16 @@ async function withPlugins(
  * The groups of checks to run: DROPSTACK_ENGINE_CHECKS=deploy,datascience (say) runs only those,
  * to work on one part; unset, every group. The closing line counts what ran.
  */
-const GROUPS = ["engine", "compose", "host", "swarm", "cluster", "deploy", "datascience"];
+const GROUPS = [
+  "engine",
+  "compose",
+  "host",
+  "swarm",
+  "cluster",
+  "deploy",
+  "datascience",
+  "emulator",
+];
 const chosen = (process.env.DROPSTACK_ENGINE_CHECKS ?? "").split(",").filter(Boolean);
 for (const g of chosen)
   if (!GROUPS.includes(g))
@@ -200,6 +210,13 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
         ensureStandins(engine, log);
         await datascienceChecks(pulumi, engine, project, check);
       },
+    );
+  if (runs("emulator"))
+    await withPlugins(
+      "the emulated DigitalOcean checks (up of dev against the emulated API up to the " +
+        "droplet's SSH, a refresh with no changes, destroy)",
+      ["digitalocean", "docker", "random", "command", "tls"],
+      () => emulatorChecks(pulumi, project, check),
     );
 }
 
