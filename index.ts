@@ -4,13 +4,13 @@
 // It is an async function (Pulumi awaits a program's exported function and takes its result as
 // the stack outputs) so that every check, the size lookup at DigitalOcean included, happens
 // before the first resource is registered: bad input never leaves a half-created stack.
-import "./promise-stacks";
+import "./runtime/promise-stacks";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { deployCluster } from "./cluster";
+import { deployCluster } from "./deploy/cluster";
 import {
   addressRecords,
   definedOutputs,
@@ -18,16 +18,15 @@ import {
   firstNodeArgs,
   nodeDockerProvider,
   waitForApp,
-} from "./deploy";
+} from "./deploy/common";
 import { Node, Proxy, Stack } from "./components";
 import { clusterNodeTags, DropstackConfig, loadConfig } from "./config";
-import { resourcePrefix, tagFor } from "./naming";
-import { runError } from "./run-error";
+import { resourcePrefix, tagFor } from "./config/naming";
+import { nodeVersionProblem, runError } from "./runtime";
 import { nearestAll } from "./stackfile/nearest";
-import { nodeVersionProblem } from "./node-version";
 import { recordFor, candidateZones } from "./proxy/dns";
 import { planProxy, ProxyError, ProxyPlan } from "./proxy/plan";
-import { stackWarnings, webPort } from "./stack-warnings";
+import { stackWarnings, webPort } from "./config/warnings";
 import {
   checkBuilds,
   formatDiagnostic,
