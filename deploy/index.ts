@@ -1,8 +1,10 @@
-// The deploy paths: what the program makes once the config and the Stackfile are checked. One
-// node (deploy/common.ts's node args and provider, then the Stack component on its engine, or on
-// this machine's) or, with dropstack:nodes above 1, a Docker Swarm cluster (deploy/cluster.ts).
-// Both end the same way: the nodes' DNS records, the check that `up` ends only when the app
-// answers, and the stack outputs that are defined.
+// The deploy paths: what the program makes once the config and the Stackfile are checked. First
+// what it reads and asks before anything is made (deploy/stackfile.ts: the Stackfile and the
+// proxy's plan; deploy/digitalocean.ts: regions, sizes and the DNS zone). Then one node
+// (deploy/single-node.ts: a droplet, or this machine's engine, with the Stack component) or, with
+// dropstack:nodes above 1, a Docker Swarm cluster (deploy/cluster.ts). Both end the same way
+// (deploy/common.ts): the nodes' DNS records, the check that `up` ends only when the app answers,
+// and the stack outputs that are defined.
 export { deployCluster } from "./cluster";
 export type { ClusterArgs } from "./cluster";
 export {
@@ -13,3 +15,7 @@ export {
   nodeDockerProvider,
   waitForApp,
 } from "./common";
+export { askDigitalOcean } from "./digitalocean";
+export { deploySingleNode } from "./single-node";
+export type { SingleNodeArgs } from "./single-node";
+export { loadStackfile, proxyPlan } from "./stackfile";
