@@ -59,28 +59,16 @@ export = async () => {
       : { size: undefined, dnsRecord: undefined };
 
   // The node(s), the stack on them, and the outputs.
-  const stackfileDir = path.dirname(stackfile);
-  if (cluster) {
-    return deployCluster({
-      config,
-      stack,
-      prefix,
-      stackfileDir,
-      spec,
-      plan,
-      size: size!,
-      dnsRecord,
-    });
-  }
-  return deploySingleNode({
+  const args = {
     config,
     stack,
     prefix,
-    stackfileDir,
+    stackfileDir: path.dirname(stackfile),
     spec,
     plan,
-    written,
-    size,
     dnsRecord,
-  });
+  };
+  return cluster
+    ? deployCluster({ ...args, size: size! })
+    : deploySingleNode({ ...args, written, size });
 };
