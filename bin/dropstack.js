@@ -4,7 +4,7 @@
 // and kept as JavaScript between runs (bin/compiled.js).
 "use strict";
 require("./compiled").register();
-const problem = require("../node-version").nodeVersionProblem();
+const problem = require("../runtime/node-version").nodeVersionProblem();
 if (problem !== undefined) {
   process.stderr.write(`dropstack: ${problem}\n`);
   process.exit(2);

@@ -24,8 +24,8 @@ import type {
 } from "../stackfile";
 import { clusterNodeTags } from "../config";
 import type { DropstackConfig } from "../config";
-import { resourcePrefix, tagFor } from "../naming";
-import { stackWarnings } from "../stack-warnings";
+import { resourcePrefix, tagFor } from "../config/naming";
+import { stackWarnings } from "../config/warnings";
 import { planProxy, ProxyError } from "../proxy/plan";
 import { CliError } from "./errors";
 

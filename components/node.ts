@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DATA_MOUNT, renderUserData } from "../cloud-init";
 import { DEFAULTS } from "../config";
-import { PUBLIC_PORTS } from "../stack-warnings";
+import { PUBLIC_PORTS } from "../config/warnings";
 
 export interface NodeArgs {
   /** DigitalOcean region slug. @default "nyc3" */

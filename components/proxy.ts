@@ -6,7 +6,7 @@ import { CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
 import { onNode } from "./on-node";
 import { DATA_NODE_LABEL } from "../stackfile";
-import { swarmName } from "../naming";
+import { swarmName } from "../config/naming";
 import {
   RESTART_TIMING,
   SERVICE_REPLACEMENT,

@@ -10,7 +10,7 @@ import {
   type ServiceSpec,
   type StackSpec,
 } from "../stackfile";
-import { swarmName } from "../naming";
+import { swarmName } from "../config/naming";
 import { anonymousSource, dataSource } from "./data-paths";
 import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";

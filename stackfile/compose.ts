@@ -4,7 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { dependencies } from "./graph";
 import { aliasesOf, linkEnvironment } from "./links";
-import { splitSecrets } from "./parse";
+import { splitSecrets } from "./secrets";
 import { DATA_NODE_LABEL, swarmProblems, swarmService, tagLabel } from "./swarm";
 import type { SwarmProblem } from "./swarm";
 import { ServiceSpec, StackSpec } from "./types";

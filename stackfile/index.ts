@@ -7,16 +7,10 @@ export { composeEnvFile, exportCompose, SwarmExportError, toCompose } from "./co
 export type { ComposeOptions } from "./compose";
 export { aliasesOf, linkEnvironment, linkTargets, parseExposedPorts } from "./links";
 export type { ExposedPort } from "./links";
-export {
-  parseBytes,
-  parsePort,
-  parseStackfile,
-  parseVolume,
-  secretToken,
-  SERVICE_KEYS,
-  splitSecrets,
-  words,
-} from "./parse";
+export { parseStackfile } from "./parse";
+export { parseBytes, parsePort, parseVolume, words } from "./values";
+export { secretToken, splitSecrets } from "./secrets";
+export { SERVICE_KEYS } from "./shape";
 export type { ParseOptions, ParseResult } from "./parse";
 export type * from "./types";
 export { checkBuilds } from "./builds";

@@ -88,10 +88,10 @@ describe("what the command line loads", () => {
     const modules = [
       "stackfile",
       "config",
-      "stack-warnings",
+      "config/warnings",
       "proxy/plan",
       "cloud-init",
-      "naming",
+      "config/naming",
       "cli/main",
       "cli/stack-config",
     ];

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { nodeVersionProblem } from "../node-version";
+import { nodeVersionProblem } from "../runtime/node-version";
 import { ROOT } from "./harness";
 
 describe("the Node.js version check of the program and the command line", () => {

@@ -1,5 +1,5 @@
 import { parseStackfile } from "../stackfile";
-import { stackWarnings, webPort } from "../stack-warnings";
+import { stackWarnings, webPort } from "../config/warnings";
 
 const spec = (text: string) => parseStackfile(text, "s.yml").spec;
 

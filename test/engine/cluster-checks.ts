@@ -447,7 +447,7 @@ export async function clusterChecks(
           },
         ).spec;
         const db = spec.services.find((s) => s.name === "db")!;
-        // As cluster.ts makes it, for a stack named team.
+        // As deploy/cluster.ts makes it, for a stack named team.
         const dataPath = `${DATA_MOUNT}/team`;
         const [{ mount }] = swarmMounts(db, dataPath);
         const service = `${prefix}-bind`;

@@ -1,8 +1,8 @@
 // What `pulumi up` warns about before it creates anything, in one place, so `dropstack validate
 // --stack NAME` shows exactly the same warnings.
-import type { DropstackConfig } from "./config";
-import { swarmService } from "./stackfile";
-import type { StackSpec } from "./stackfile";
+import type { DropstackConfig } from ".";
+import { swarmService } from "../stackfile";
+import type { StackSpec } from "../stackfile";
 
 /** The ports the cloud firewall opens to the world; SSH is opened to `sshSourceCidrs` only. */
 export const PUBLIC_PORTS = ["80", "443"];

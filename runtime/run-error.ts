@@ -8,7 +8,7 @@ import type { RunError } from "@pulumi/pulumi";
  * instead of 2 s. Every error the program throws for bad input goes through here.
  */
 export function runError(message: string): RunError {
-  // The class from the SDK's errors module alone, loaded when an error is made: config.ts's
+  // The class from the SDK's errors module alone, loaded when an error is made: config/'s
   // rules throw these and the command line runs them without the rest of the SDK.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const errors = require("@pulumi/pulumi/errors") as typeof import("@pulumi/pulumi/errors");

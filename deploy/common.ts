@@ -5,9 +5,9 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { Node, NodeArgs } from "./components";
-import type { DropstackConfig } from "./config";
-import { tagFor } from "./naming";
+import type { Node, NodeArgs } from "../components";
+import type { DropstackConfig } from "../config";
+import { tagFor } from "../config/naming";
 
 /** The node as the config asks for it; on a cluster, the first node (the data node). */
 export function firstNodeArgs(config: DropstackConfig, stack: string, prefix: string): NodeArgs {

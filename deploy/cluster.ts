@@ -5,7 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { DATA_MOUNT } from "./cloud-init";
+import { DATA_MOUNT } from "../cloud-init";
 import {
   formSwarm,
   managerCount,
@@ -16,17 +16,17 @@ import {
   swarmProxyMounts,
   swarmFirewall,
   SwarmStack,
-} from "./components";
-import type { DropstackConfig } from "./config";
+} from "../components";
+import type { DropstackConfig } from "../config";
 import {
   addressRecords,
   definedOutputs,
   firstNodeArgs,
   nodeDockerProvider,
   waitForApp,
-} from "./deploy";
-import type { ProxyPlan } from "./proxy/plan";
-import type { StackSpec } from "./stackfile";
+} from "./common";
+import type { ProxyPlan } from "../proxy/plan";
+import type { StackSpec } from "../stackfile";
 
 export interface ClusterArgs {
   config: DropstackConfig;

@@ -2,8 +2,8 @@
 // validated object, or fails with every problem at once, each naming the key, the bad value and
 // what is allowed.
 import type * as pulumi from "@pulumi/pulumi";
-import { runError } from "./run-error";
-import { nearest } from "./stackfile/nearest";
+import { runError } from "../runtime/run-error";
+import { nearest } from "../stackfile/nearest";
 
 /** Where the stack's services run. */
 export type Target = "digitalocean" | "local";

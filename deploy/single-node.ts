@@ -1,0 +1,126 @@
+// The single-node path of the program (dropstack:nodes 1): the node, unless the target is this
+// machine, then the Stackfile's services as containers on its engine through the Stack
+// component, the HTTPS proxy in front of the web service, and the stack's outputs.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Node, Proxy, Stack } from "../components";
+import { webPort } from "../config/warnings";
+import type { StackSpec } from "../stackfile";
+import type { ClusterArgs } from "./cluster";
+import {
+  addressRecords,
+  definedOutputs,
+  firstNodeArgs,
+  nodeDockerProvider,
+  waitForApp,
+} from "./common";
+
+export interface SingleNodeArgs extends Omit<ClusterArgs, "size"> {
+  /** The Stackfile as written, before the proxy's plan: its published ports give the url. */
+  written: StackSpec;
+  /** The droplet size, from DigitalOcean's list; undefined on the local target. */
+  size: ClusterArgs["size"] | undefined;
+}
+
+/** Deploys the single node (or onto this machine); returns the stack's outputs. */
+export function deploySingleNode(args: SingleNodeArgs): Record<string, unknown> {
+  const { config, stack, prefix, stackfileDir, spec, plan, written, size, dnsRecord } = args;
+  let node: Node | undefined;
+  let provider: docker.Provider;
+  let host: pulumi.Output<string>;
+  const dnsRecords: digitalocean.DnsRecord[] = [];
+  if (config.target === "digitalocean") {
+    node = new Node("node", firstNodeArgs(config, stack, prefix));
+    provider = nodeDockerProvider("node-docker", node);
+    host = node.ipv4Address;
+    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node]));
+  } else {
+    // This machine's engine: DOCKER_HOST if set, else the default socket.
+    provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
+    host = pulumi.output("localhost");
+  }
+
+  const deployed = new Stack(
+    "stack",
+    {
+      spec,
+      stackfileDir,
+      provider,
+      secretVars: Object.fromEntries(
+        Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
+      ),
+      prefix,
+      dataPath: node ? `${node.dataPath}/${stack}` : undefined,
+      retainData: config.retainDataOnDestroy,
+      dockerAccess: node ? node.sshEnvironment : {},
+      nodeId: node?.droplet.id,
+    },
+    { dependsOn: node ? [node.readiness] : [] },
+  );
+
+  // The name people type: the domain, if any, or the node's address.
+  const site =
+    config.target === "digitalocean" && config.domain !== "" ? pulumi.output(config.domain) : host;
+  const proxy =
+    plan &&
+    new Proxy(
+      "proxy",
+      {
+        plan,
+        networkName: deployed.networkName,
+        site,
+        prefix,
+        dataPath: node ? `${node.dataPath}/${stack}/.proxy` : undefined,
+        retainData: config.retainDataOnDestroy,
+        after: [...deployed.serviceComponents[plan.service].containers, ...dnsRecords],
+        nodeId: node?.droplet.id,
+      },
+      { providers: [provider], dependsOn: node ? [node.readiness] : [] },
+    );
+
+  const web = webPort(written, config.target);
+  const url = proxy
+    ? pulumi.interpolate`https://${site}/`
+    : web === undefined
+      ? undefined
+      : pulumi.interpolate`http://${site}${web === 80 ? "" : `:${web}`}/`;
+  if (url !== undefined) {
+    waitForApp(
+      url,
+      host,
+      [
+        ...Object.values(deployed.serviceComponents).flatMap((s) => s.containers),
+        ...(proxy ? [proxy.container] : []),
+      ],
+      proxy && { name: proxy.container.name, caCertificate: proxy.caCertificate },
+      config,
+    );
+  }
+
+  const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
+  return definedOutputs({
+    /** Where the stack's web front answers. */
+    url,
+    /** The node's public IPv4 address (or localhost). */
+    ip: host,
+    /** Opens a shell on the node with the pinned host key. */
+    sshCommand: node?.sshCommand,
+    /** The root certificate of the stack's own CA (tls: internal): trust it to open the url. */
+    caCertificate: proxy?.caCertificate,
+    /** The data volume, to adopt again (config dataVolumeId) after a destroy that kept it. */
+    dataVolumeId: node?.dataVolumeId,
+    /** The notebook password: `npx pulumi stack output password --show-secrets`. */
+    password: password === undefined ? undefined : pulumi.secret(password),
+    /** Each service's containers and published endpoints. */
+    services: deployed.services,
+    /** What the droplet costs, from DigitalOcean's size list; volume and backups come on top. */
+    monthlyCost: size && {
+      size: size.slug,
+      usdPerMonth: size.priceMonthly,
+      vcpus: size.vcpus,
+      memoryMiB: size.memory,
+      diskGiB: size.disk,
+    },
+  });
+}
