@@ -26,7 +26,7 @@ export function parseConfig(
   const findings: Findings = { problems: [], warnings: [] };
   const key = (k: string) => `${namespace}:${k}`;
   const config = readSettings(raw, key, findings);
-  crossKeyRules(config, raw, env, key, findings);
+  crossKeyRules({ config, raw, env, key }, findings);
   unknownKeys(raw, namespace, key, findings.problems);
   if (findings.problems.length > 0) {
     throw runError(`Invalid stack configuration:\n  - ${findings.problems.join("\n  - ")}`);

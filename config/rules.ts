@@ -11,14 +11,18 @@ export interface Findings {
   warnings: string[];
 }
 
-/** The rules between settings, on the typed config; `key` names a key with its namespace. */
-export function crossKeyRules(
-  config: DropstackConfig,
-  raw: RawConfig,
-  env: Record<string, string | undefined>,
-  key: (k: string) => string,
-  { problems, warnings }: Findings,
-): void {
+/** What the rules read: the typed config, the raw one, the environment, how to name a key. */
+export interface RuleInput {
+  config: DropstackConfig;
+  raw: RawConfig;
+  env: Record<string, string | undefined>;
+  /** A key with its namespace, for messages. */
+  key: (k: string) => string;
+}
+
+/** The rules between settings, on the typed config. */
+export function crossKeyRules(input: RuleInput, { problems, warnings }: Findings): void {
+  const { config, key } = input;
   if (config.nodes > 1 && config.target === "local") {
     problems.push(
       `${key("nodes")}: ${config.nodes} needs target digitalocean: a cluster is several droplets, and the local target is this one machine`,
@@ -34,17 +38,13 @@ export function crossKeyRules(
       `${key("manageDns")}: true needs ${key("domain")}, the name whose A record points at the node; set it, or set manageDns to false`,
     );
   }
-  if (config.target === "digitalocean")
-    digitalOceanRules(config, raw, env, key, { problems, warnings });
-  else localRules(config, key, warnings);
+  if (config.target === "digitalocean") digitalOceanRules(input, { problems, warnings });
+  else localRules(input, warnings);
 }
 
 /** What the droplet target needs: a token, SSH sources someone is in, HTTPS. */
 function digitalOceanRules(
-  config: DropstackConfig,
-  raw: RawConfig,
-  env: Record<string, string | undefined>,
-  key: (k: string) => string,
+  { config, raw, env, key }: RuleInput,
   { problems, warnings }: Findings,
 ): void {
   for (const cidr of config.sshSourceCidrs.filter(isDocumentationNetwork)) {
@@ -73,7 +73,7 @@ function digitalOceanRules(
 }
 
 /** Settings that mean nothing on the local target. */
-function localRules(config: DropstackConfig, key: (k: string) => string, warnings: string[]): void {
+function localRules({ config, key }: RuleInput, warnings: string[]): void {
   if (config.domain !== "" || config.manageDns) {
     warnings.push(
       `${key("domain")} and ${key("manageDns")} are ignored with target local: the stack answers on localhost`,
