@@ -78,9 +78,36 @@ export class Stack extends pulumi.ComponentResource {
     );
     this.networkName = network.name;
 
-    // One image resource per distinct image: no dependencies between them, so they pull in parallel.
+    const images = this.images(name, args, resolve);
+    const imageOf = (service: ServiceSpec) => images.get(imageKey(service))!;
+    const imagePorts = linkedImagePorts(name, spec.services, imageOf, args.dockerAccess, this);
+
+    // On a node, what images declare as volumes stays on the data volume (see image-volumes.ts);
+    // here, in Docker's anonymous volumes, which replacing a container leaves in place.
+    const declaredVolumes =
+      args.dataPath === undefined
+        ? undefined
+        : imageVolumes(name, spec.services, imageOf, args.dockerAccess, this);
+
+    this.createServices(name, args, {
+      networkName: network.name,
+      imageOf,
+      imagePorts,
+      declaredVolumes,
+      resolve,
+    });
+    this.services = serviceOutputs(this.serviceComponents);
+    this.registerOutputs({ services: this.services });
+  }
+
+  /** One image resource per distinct image: no dependencies between them, so they pull in parallel. */
+  private images(
+    name: string,
+    args: StackArgs,
+    resolve: (text: string) => pulumi.Input<string>,
+  ): Map<string, docker.RemoteImage> {
     const images = new Map<string, docker.RemoteImage>();
-    for (const service of spec.services) {
+    for (const service of args.spec.services) {
       if (!images.has(imageKey(service)))
         images.set(
           imageKey(service),
@@ -94,65 +121,61 @@ export class Stack extends pulumi.ComponentResource {
           ),
         );
     }
+    return images;
+  }
 
-    const imagePorts = linkedImagePorts(
-      name,
-      spec.services,
-      (target) => images.get(imageKey(target))!,
-      args.dockerAccess,
-      this,
-    );
-
-    // On a node, what images declare as volumes stays on the data volume (see image-volumes.ts);
-    // here, in Docker's anonymous volumes, which replacing a container leaves in place.
-    const declaredVolumes =
-      args.dataPath === undefined
-        ? undefined
-        : imageVolumes(
-            name,
-            spec.services,
-            (service) => images.get(imageKey(service))!,
-            args.dockerAccess,
-            this,
-          );
-
+  /** The Service components, into serviceComponents. */
+  private createServices(name: string, args: StackArgs, shared: SharedServiceInputs): void {
+    const { spec } = args;
     // Dependencies first, so each service can start after the containers it needs.
     for (const service of startOrder(spec.services)) {
-      const image = images.get(imageKey(service))!;
       const after = dependencies(service).flatMap((dep) => this.serviceComponents[dep].containers);
       this.serviceComponents[service.name] = new Service(
         `${name}-${service.name}`,
         {
           spec: service,
           services: spec.services,
-          imageId: image.imageId,
-          networkName: network.name,
+          imageId: shared.imageOf(service).imageId,
+          networkName: shared.networkName,
           linkAliases: aliasesOf(service, spec.services),
-          imagePorts,
-          imageVolumes: declaredVolumes?.apply((v) => v[service.name]),
+          imagePorts: shared.imagePorts,
+          imageVolumes: shared.declaredVolumes?.apply((v) => v[service.name]),
           prefix: args.prefix,
           dataPath: args.dataPath,
           retainData: args.retainData,
-          resolve,
+          resolve: shared.resolve,
           after,
           nodeId: args.nodeId,
         },
-        parent,
+        { parent: this },
       );
     }
-
-    this.services = pulumi.output(
-      Object.fromEntries(
-        Object.entries(this.serviceComponents).map(([svc, c]) => [
-          svc,
-          pulumi
-            .all([c.containerNames, c.endpoints])
-            .apply(([containers, endpoints]) => ({ containers, endpoints })),
-        ]),
-      ),
-    );
-    this.registerOutputs({ services: this.services });
   }
+}
+
+/** What every service of a stack is given besides its own spec. */
+interface SharedServiceInputs {
+  networkName: pulumi.Output<string>;
+  imageOf: (service: ServiceSpec) => docker.RemoteImage;
+  imagePorts: pulumi.Output<Record<string, ExposedPort[]>>;
+  declaredVolumes?: pulumi.Output<Record<string, string[]>>;
+  resolve: (text: string) => pulumi.Input<string>;
+}
+
+/** Each service's container names and published endpoints, by service name. */
+function serviceOutputs(
+  components: Record<string, Service>,
+): pulumi.Output<Record<string, { containers: string[]; endpoints: string[] }>> {
+  return pulumi.output(
+    Object.fromEntries(
+      Object.entries(components).map(([svc, c]) => [
+        svc,
+        pulumi
+          .all([c.containerNames, c.endpoints])
+          .apply(([containers, endpoints]) => ({ containers, endpoints })),
+      ]),
+    ),
+  );
 }
 
 /**
