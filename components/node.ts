@@ -96,149 +96,36 @@ export class Node extends pulumi.ComponentResource {
     const parent = { parent: this };
     const prefix = args.resourcePrefix;
 
-    const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
-    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
-    const sshKey = new digitalocean.SshKey(
-      `${name}-ssh-key`,
-      { name: `${prefix}-deploy`, publicKey: deployKey.publicKeyOpenssh },
-      parent,
-    );
+    const { deployKey, hostKey, sshKey } = sshKeys(name, prefix, parent);
 
     const region = args.region ?? DEFAULTS.region;
     const volumeName = `${prefix}-data`;
-    const volume =
-      args.dataVolume === false
-        ? undefined
-        : new digitalocean.Volume(
-            `${name}-data`,
-            {
-              name: volumeName,
-              region,
-              size: args.volumeSize ?? DEFAULTS.volumeSize,
-              initialFilesystemType: "ext4",
-              description: `dropstack data (${prefix}): notebooks and databases`,
-            },
-            {
-              ...parent,
-              retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy,
-              // Adopts the kept volume on the first `up`; once it is in the state, the engine
-              // treats the option as a no-op. https://www.pulumi.com/docs/iac/concepts/options/import/
-              import: args.dataVolumeId ? args.dataVolumeId : undefined,
-              // The provider never reads initial_filesystem_type back, and it forces a new
-              // volume: without this, adopting a kept volume would be a replacement, which the
-              // engine refuses for an import (terraform-provider-digitalocean#984). A kept
-              // volume may also carry the description of an older dropstack.
-              ignoreChanges: ["initialFilesystemType", "description"],
-            },
-          );
+    const volume = dataVolume(name, args, region, volumeName, parent);
     this.dataVolumeId = volume?.id;
 
-    // Only the host key and the volume's name reach user_data: never anything about services.
-    const userData = pulumi
-      .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
-      .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
-        renderUserData({
-          hostKey: { privateKeyOpenssh, publicKeyOpenssh },
-          volumeName: volume ? volumeName : undefined,
-        }),
-      );
-
-    this.droplet = new digitalocean.Droplet(
-      `${name}-droplet`,
-      {
-        name: prefix,
-        region,
-        size: args.size ?? DEFAULTS.size,
-        image: args.image ?? DEFAULTS.image,
-        tags: [...new Set([...(args.tags ?? []), "dropstack"])],
-        monitoring: args.monitoring ?? DEFAULTS.monitoring,
-        backups: args.backups ?? DEFAULTS.backups,
-        ipv6: args.ipv6 ?? DEFAULTS.ipv6,
-        sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
-        userData: pulumi.secret(userData),
-        // Attached when the droplet is made, detached when it goes: on a replacement (a new
-        // user_data, image or key) the old droplet is shut down cleanly first, then the volume
-        // moves to the new one. An attachment of its own would attach to the new droplet while
-        // the old one still held the volume, and fail.
-        volumeIds: volume ? [volume.id] : undefined,
-        gracefulShutdown: true,
-      },
-      {
-        ...parent,
-        // The volume attaches to one droplet at a time, so the old one goes first.
-        deleteBeforeReplace: true,
-        // A clean shutdown before deletion can take longer than the provider's 60 s.
-        customTimeouts: { delete: "10m" },
-      },
-    );
+    const userData = hostUserData(hostKey, volume ? volumeName : undefined);
+    this.droplet = nodeDroplet(name, args, region, sshKey, userData, volume, parent);
     this.hostname = prefix;
     this.privateAddress = this.droplet.ipv4AddressPrivate;
     const dropletId = this.droplet.id.apply(Number);
 
-    const anywhere = ["0.0.0.0/0", "::/0"];
-    new digitalocean.Firewall(
-      `${name}-firewall`,
-      {
-        name: prefix,
-        dropletIds: [dropletId],
-        inboundRules: [
-          {
-            protocol: "tcp",
-            portRange: "22",
-            sourceAddresses: [...(args.sshSourceCidrs ?? DEFAULTS.sshSourceCidrs)],
-          },
-          ...PUBLIC_PORTS.map((port) => ({
-            protocol: "tcp",
-            portRange: port,
-            sourceAddresses: anywhere,
-          })),
-        ],
-        outboundRules: [
-          { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
-          { protocol: "udp", portRange: "1-65535", destinationAddresses: anywhere },
-          { protocol: "icmp", destinationAddresses: anywhere },
-        ],
-      },
-      parent,
-    );
+    firewall(name, args, dropletId, parent);
 
     this.ipv4Address = this.droplet.ipv4Address;
     this.dockerHost = pulumi.interpolate`ssh://root@${this.ipv4Address}`;
 
-    const keyPath = path.join(args.sshDir, "id_ed25519");
-    const knownHostsPath = path.join(args.sshDir, "known_hosts");
-    // Written on every run from state, so any machine with access to the stack can connect.
-    const sshFiles = pulumi
-      .all([deployKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, this.ipv4Address])
-      .apply(([privateKey, hostPublicKey, ip]) => {
-        writeSshFiles(args.sshDir, privateKey, knownHostsLine(ip, hostPublicKey));
-        return { keyPath, knownHostsPath };
-      });
-    this.sshOpts = sshFiles.apply((files) => sshOptions(files.keyPath, files.knownHostsPath));
-    this.sshCommand = pulumi.interpolate`ssh ${this.sshOpts.apply((o) => o.join(" "))} root@${this.ipv4Address}`;
-    this.sshEnvironment = {
-      DROPSTACK_HOST: this.ipv4Address,
-      DROPSTACK_SSH_OPTS: this.sshOpts.apply((o) => o.join(" ")),
-    };
+    const access = sshAccess(args.sshDir, deployKey, hostKey, this.ipv4Address);
+    this.sshOpts = access.sshOpts;
+    this.sshCommand = access.sshCommand;
+    this.sshEnvironment = access.sshEnvironment;
 
-    const timeoutSeconds = (args.readinessTimeoutMinutes ?? DEFAULTS.readinessTimeoutMinutes) * 60;
-    this.readiness = new command.local.Command(
-      `${name}-ready`,
-      {
-        create: pulumi.interpolate`sh ${shellQuote(READY_SCRIPT)}`,
-        environment: {
-          ...this.sshEnvironment,
-          DROPSTACK_TIMEOUT: String(timeoutSeconds),
-          DROPSTACK_DATA_MOUNT: volume ? DATA_MOUNT : "",
-        },
-        // Again for a larger volume, whose filesystem node-check.sh then grows.
-        triggers: [this.droplet.id, ...(volume ? [volume.id, volume.size] : [])],
-      },
-      {
-        ...parent,
-        dependsOn: [this.droplet],
-        customTimeouts: { create: `${timeoutSeconds + 120}s` },
-      },
+    this.readiness = readinessCommand(
+      name,
+      args,
+      this.droplet,
+      this.sshEnvironment,
+      volume,
+      parent,
     );
 
     this.registerOutputs({
@@ -248,6 +135,205 @@ export class Node extends pulumi.ComponentResource {
       dataVolumeId: this.dataVolumeId,
     });
   }
+}
+
+/** Options that make a resource a child of the node. */
+type Parent = { parent: pulumi.Resource };
+
+/** The deploy key, the pinned host key, and the deploy key registered with DigitalOcean. */
+function sshKeys(name: string, prefix: string, parent: Parent) {
+  const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
+  const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
+  const sshKey = new digitalocean.SshKey(
+    `${name}-ssh-key`,
+    { name: `${prefix}-deploy`, publicKey: deployKey.publicKeyOpenssh },
+    parent,
+  );
+  return { deployKey, hostKey, sshKey };
+}
+
+/** The data volume (created, or adopted from `dataVolumeId`); undefined without one. */
+function dataVolume(
+  name: string,
+  args: NodeArgs,
+  region: string,
+  volumeName: string,
+  parent: Parent,
+): digitalocean.Volume | undefined {
+  const prefix = args.resourcePrefix;
+  return args.dataVolume === false
+    ? undefined
+    : new digitalocean.Volume(
+        `${name}-data`,
+        {
+          name: volumeName,
+          region,
+          size: args.volumeSize ?? DEFAULTS.volumeSize,
+          initialFilesystemType: "ext4",
+          description: `dropstack data (${prefix}): notebooks and databases`,
+        },
+        {
+          ...parent,
+          retainOnDelete: args.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy,
+          // Adopts the kept volume on the first `up`; once it is in the state, the engine
+          // treats the option as a no-op. https://www.pulumi.com/docs/iac/concepts/options/import/
+          import: args.dataVolumeId ? args.dataVolumeId : undefined,
+          // The provider never reads initial_filesystem_type back, and it forces a new
+          // volume: without this, adopting a kept volume would be a replacement, which the
+          // engine refuses for an import (terraform-provider-digitalocean#984). A kept
+          // volume may also carry the description of an older dropstack.
+          ignoreChanges: ["initialFilesystemType", "description"],
+        },
+      );
+}
+
+/** The droplet's user_data, from the host key and the data volume's name (if any). */
+function hostUserData(
+  hostKey: tls.PrivateKey,
+  volumeName: string | undefined,
+): pulumi.Output<string> {
+  // Only the host key and the volume's name reach user_data: never anything about services.
+  return pulumi
+    .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+    .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
+      renderUserData({
+        hostKey: { privateKeyOpenssh, publicKeyOpenssh },
+        volumeName,
+      }),
+    );
+}
+
+/** The droplet, with the data volume attached. */
+function nodeDroplet(
+  name: string,
+  args: NodeArgs,
+  region: string,
+  sshKey: digitalocean.SshKey,
+  userData: pulumi.Output<string>,
+  volume: digitalocean.Volume | undefined,
+  parent: Parent,
+): digitalocean.Droplet {
+  return new digitalocean.Droplet(
+    `${name}-droplet`,
+    {
+      name: args.resourcePrefix,
+      region,
+      size: args.size ?? DEFAULTS.size,
+      image: args.image ?? DEFAULTS.image,
+      tags: [...new Set([...(args.tags ?? []), "dropstack"])],
+      monitoring: args.monitoring ?? DEFAULTS.monitoring,
+      backups: args.backups ?? DEFAULTS.backups,
+      ipv6: args.ipv6 ?? DEFAULTS.ipv6,
+      sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
+      userData: pulumi.secret(userData),
+      // Attached when the droplet is made, detached when it goes: on a replacement (a new
+      // user_data, image or key) the old droplet is shut down cleanly first, then the volume
+      // moves to the new one. An attachment of its own would attach to the new droplet while
+      // the old one still held the volume, and fail.
+      volumeIds: volume ? [volume.id] : undefined,
+      gracefulShutdown: true,
+    },
+    {
+      ...parent,
+      // The volume attaches to one droplet at a time, so the old one goes first.
+      deleteBeforeReplace: true,
+      // A clean shutdown before deletion can take longer than the provider's 60 s.
+      customTimeouts: { delete: "10m" },
+    },
+  );
+}
+
+/** The droplet's firewall: SSH from `sshSourceCidrs`, the public ports from anywhere. */
+function firewall(
+  name: string,
+  args: NodeArgs,
+  dropletId: pulumi.Output<number>,
+  parent: Parent,
+): digitalocean.Firewall {
+  const anywhere = ["0.0.0.0/0", "::/0"];
+  return new digitalocean.Firewall(
+    `${name}-firewall`,
+    {
+      name: args.resourcePrefix,
+      dropletIds: [dropletId],
+      inboundRules: [
+        {
+          protocol: "tcp",
+          portRange: "22",
+          sourceAddresses: [...(args.sshSourceCidrs ?? DEFAULTS.sshSourceCidrs)],
+        },
+        ...PUBLIC_PORTS.map((port) => ({
+          protocol: "tcp",
+          portRange: port,
+          sourceAddresses: anywhere,
+        })),
+      ],
+      outboundRules: [
+        { protocol: "tcp", portRange: "1-65535", destinationAddresses: anywhere },
+        { protocol: "udp", portRange: "1-65535", destinationAddresses: anywhere },
+        { protocol: "icmp", destinationAddresses: anywhere },
+      ],
+    },
+    parent,
+  );
+}
+
+/**
+ * The SSH files in `sshDir` and what reaches the node with them: the options, a shell command
+ * and the scripts' environment.
+ */
+function sshAccess(
+  sshDir: string,
+  deployKey: tls.PrivateKey,
+  hostKey: tls.PrivateKey,
+  ipv4Address: pulumi.Output<string>,
+) {
+  const keyPath = path.join(sshDir, "id_ed25519");
+  const knownHostsPath = path.join(sshDir, "known_hosts");
+  // Written on every run from state, so any machine with access to the stack can connect.
+  const sshFiles = pulumi
+    .all([deployKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, ipv4Address])
+    .apply(([privateKey, hostPublicKey, ip]) => {
+      writeSshFiles(sshDir, privateKey, knownHostsLine(ip, hostPublicKey));
+      return { keyPath, knownHostsPath };
+    });
+  const sshOpts = sshFiles.apply((files) => sshOptions(files.keyPath, files.knownHostsPath));
+  const sshCommand = pulumi.interpolate`ssh ${sshOpts.apply((o) => o.join(" "))} root@${ipv4Address}`;
+  const sshEnvironment = {
+    DROPSTACK_HOST: ipv4Address,
+    DROPSTACK_SSH_OPTS: sshOpts.apply((o) => o.join(" ")),
+  };
+  return { sshOpts, sshCommand, sshEnvironment };
+}
+
+/** Waits for cloud-init, the data volume and Docker on the node (wait-ready.sh). */
+function readinessCommand(
+  name: string,
+  args: NodeArgs,
+  droplet: digitalocean.Droplet,
+  sshEnvironment: Node["sshEnvironment"],
+  volume: digitalocean.Volume | undefined,
+  parent: Parent,
+): command.local.Command {
+  const timeoutSeconds = (args.readinessTimeoutMinutes ?? DEFAULTS.readinessTimeoutMinutes) * 60;
+  return new command.local.Command(
+    `${name}-ready`,
+    {
+      create: pulumi.interpolate`sh ${shellQuote(READY_SCRIPT)}`,
+      environment: {
+        ...sshEnvironment,
+        DROPSTACK_TIMEOUT: String(timeoutSeconds),
+        DROPSTACK_DATA_MOUNT: volume ? DATA_MOUNT : "",
+      },
+      // Again for a larger volume, whose filesystem node-check.sh then grows.
+      triggers: [droplet.id, ...(volume ? [volume.id, volume.size] : [])],
+    },
+    {
+      ...parent,
+      dependsOn: [droplet],
+      customTimeouts: { create: `${timeoutSeconds + 120}s` },
+    },
+  );
 }
 
 /** `ssh` options that authenticate with the deploy key and accept only the pinned host key. */

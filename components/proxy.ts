@@ -46,73 +46,112 @@ export class Proxy extends pulumi.ComponentResource {
   constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:Proxy", name, {}, opts);
     const parent = { parent: this };
-    const { plan } = args;
 
-    const uploads: docker.types.input.ContainerUpload[] = [
-      { file: PROXY_PATHS.caddyfile, content: plan.caddyfile },
-    ];
-    if (plan.certificates === "internal") {
-      const ca = internalCa(name, args.prefix, this);
-      this.caCertificate = ca.certPem;
-      uploads.push(
-        { file: PROXY_PATHS.caCert, content: ca.certPem },
-        // Readable by the container's root only, as a key should be.
-        { file: PROXY_PATHS.caKey, content: ca.keyPem, permissions: "0600" },
-      );
-    }
-
-    const image = new docker.RemoteImage(
-      `${name}-image`,
-      { name: CADDY_IMAGE, keepLocally: true },
-      { ...parent, customTimeouts: { create: "10m", update: "10m" }, ...onNode(args.nodeId) },
-    );
-
-    const volumes: docker.types.input.ContainerVolume[] = [];
-    for (const [folder, containerPath] of [
-      ["data", PROXY_PATHS.data],
-      ["config", PROXY_PATHS.config],
-    ] as const) {
-      if (args.dataPath !== undefined) {
-        volumes.push({ hostPath: `${args.dataPath}/${folder}`, containerPath });
-      } else {
-        const volume = new docker.Volume(
-          `${name}-${folder}`,
-          { name: `${args.prefix}-proxy-${folder}` },
-          { ...parent, retainOnDelete: args.retainData ?? false },
-        );
-        volumes.push({ volumeName: volume.name, containerPath });
-      }
-    }
-
-    this.container = new docker.Container(
-      `${name}-container`,
-      {
-        name: `${args.prefix}-proxy`,
-        image: image.imageId,
-        envs: [
-          pulumi.interpolate`${SITE_VARIABLE}=${args.site}`,
-          // Where Caddy keeps certificates and its autosaved config: the mounts below. The
-          // official image sets the same; said here so nothing depends on that.
-          `XDG_DATA_HOME=${PROXY_PATHS.data}`,
-          `XDG_CONFIG_HOME=${PROXY_PATHS.config}`,
-        ],
-        networksAdvanced: [{ name: args.networkName }],
-        ports: [
-          { internal: 80, external: 80, protocol: "tcp" },
-          { internal: 443, external: 443, protocol: "tcp" },
-        ],
-        uploads,
-        volumes,
-        restart: "unless-stopped",
-        mustRun: true,
-        // As `docker stop` does, so Caddy finishes the requests in flight (its grace_period).
-        destroyGraceSeconds: 10,
-      },
-      { ...parent, dependsOn: args.after, deleteBeforeReplace: true, ...onNode(args.nodeId) },
-    );
+    const files = proxyUploads(name, args, this);
+    this.caCertificate = files.caCertificate;
+    const image = caddyImage(name, args.nodeId, parent);
+    const volumes = proxyVolumes(name, args, parent);
+    this.container = proxyContainer(name, args, image, files.uploads, volumes, parent);
 
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
+}
+
+/** Options that make a resource a child of the proxy. */
+type Parent = { parent: pulumi.Resource };
+
+/** The files uploaded into the proxy's container: the Caddyfile and the internal CA's. */
+function proxyUploads(name: string, args: ProxyArgs, parent: pulumi.Resource) {
+  const { plan } = args;
+  const uploads: docker.types.input.ContainerUpload[] = [
+    { file: PROXY_PATHS.caddyfile, content: plan.caddyfile },
+  ];
+  let caCertificate: pulumi.Output<string> | undefined;
+  if (plan.certificates === "internal") {
+    const ca = internalCa(name, args.prefix, parent);
+    caCertificate = ca.certPem;
+    uploads.push(
+      { file: PROXY_PATHS.caCert, content: ca.certPem },
+      // Readable by the container's root only, as a key should be.
+      { file: PROXY_PATHS.caKey, content: ca.keyPem, permissions: "0600" },
+    );
+  }
+  return { uploads, caCertificate };
+}
+
+/** Caddy's image, pulled onto the node. */
+function caddyImage(
+  name: string,
+  nodeId: pulumi.Input<string> | undefined,
+  parent: Parent,
+): docker.RemoteImage {
+  return new docker.RemoteImage(
+    `${name}-image`,
+    { name: CADDY_IMAGE, keepLocally: true },
+    { ...parent, customTimeouts: { create: "10m", update: "10m" }, ...onNode(nodeId) },
+  );
+}
+
+/** Caddy's data and config folders: under `dataPath`, or named Docker volumes. */
+function proxyVolumes(
+  name: string,
+  args: ProxyArgs,
+  parent: Parent,
+): docker.types.input.ContainerVolume[] {
+  const volumes: docker.types.input.ContainerVolume[] = [];
+  for (const [folder, containerPath] of [
+    ["data", PROXY_PATHS.data],
+    ["config", PROXY_PATHS.config],
+  ] as const) {
+    if (args.dataPath !== undefined) {
+      volumes.push({ hostPath: `${args.dataPath}/${folder}`, containerPath });
+    } else {
+      const volume = new docker.Volume(
+        `${name}-${folder}`,
+        { name: `${args.prefix}-proxy-${folder}` },
+        { ...parent, retainOnDelete: args.retainData ?? false },
+      );
+      volumes.push({ volumeName: volume.name, containerPath });
+    }
+  }
+  return volumes;
+}
+
+/** The proxy's container, publishing ports 80 and 443. */
+function proxyContainer(
+  name: string,
+  args: ProxyArgs,
+  image: docker.RemoteImage,
+  uploads: docker.types.input.ContainerUpload[],
+  volumes: docker.types.input.ContainerVolume[],
+  parent: Parent,
+): docker.Container {
+  return new docker.Container(
+    `${name}-container`,
+    {
+      name: `${args.prefix}-proxy`,
+      image: image.imageId,
+      envs: [
+        pulumi.interpolate`${SITE_VARIABLE}=${args.site}`,
+        // Where Caddy keeps certificates and its autosaved config: the mounts below. The
+        // official image sets the same; said here so nothing depends on that.
+        `XDG_DATA_HOME=${PROXY_PATHS.data}`,
+        `XDG_CONFIG_HOME=${PROXY_PATHS.config}`,
+      ],
+      networksAdvanced: [{ name: args.networkName }],
+      ports: [
+        { internal: 80, external: 80, protocol: "tcp" },
+        { internal: 443, external: 443, protocol: "tcp" },
+      ],
+      uploads,
+      volumes,
+      restart: "unless-stopped",
+      mustRun: true,
+      // As `docker stop` does, so Caddy finishes the requests in flight (its grace_period).
+      destroyGraceSeconds: 10,
+    },
+    { ...parent, dependsOn: args.after, deleteBeforeReplace: true, ...onNode(args.nodeId) },
+  );
 }
 
 /**
@@ -186,17 +225,8 @@ export class SwarmProxy extends pulumi.ComponentResource {
     super("dropstack:index:SwarmProxy", name, {}, opts);
     const provider = { parent: this, provider: args.manager, ...onNode(args.managerId) };
     const { plan } = args;
-    const digest = (text: string) =>
-      crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
 
-    const caddyfile = new docker.ServiceConfig(
-      `${name}-caddyfile`,
-      {
-        name: swarmName(args.prefix, `caddyfile-${digest(plan.caddyfile)}`, 64),
-        data: Buffer.from(plan.caddyfile).toString("base64"),
-      },
-      provider,
-    );
+    const caddyfile = caddyfileConfig(name, args.prefix, plan.caddyfile, provider);
     const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [
       { configId: caddyfile.id, configName: caddyfile.name, fileName: PROXY_PATHS.caddyfile },
     ];
@@ -204,57 +234,111 @@ export class SwarmProxy extends pulumi.ComponentResource {
     if (plan.certificates === "internal") {
       const ca = internalCa(name, args.prefix, this);
       this.caCertificate = ca.certPem;
-      const cert = new docker.ServiceConfig(
-        `${name}-ca-cert`,
-        {
-          name: ca.certPem.apply((pem) => swarmName(args.prefix, `ca-${digest(pem)}`, 64)),
-          data: ca.certPem.apply((pem) => Buffer.from(pem).toString("base64")),
-        },
-        provider,
-      );
-      const key = new docker.Secret(
-        `${name}-ca-key`,
-        {
-          name: ca.keyPem.apply((pem) => swarmName(args.prefix, `ca-key-${digest(pem)}`, 64)),
-          data: ca.keyPem.apply((pem) => Buffer.from(pem).toString("base64")),
-        },
-        provider,
-      );
-      configs.push({ configId: cert.id, configName: cert.name, fileName: PROXY_PATHS.caCert });
-      secrets.push({ secretId: key.id, secretName: key.name, fileName: PROXY_PATHS.caKey });
+      const files = swarmCaFiles(name, args.prefix, ca, provider);
+      configs.push(files.config);
+      secrets.push(files.secret);
     }
 
-    this.service = new docker.Service(
-      `${name}-service`,
-      {
-        name: swarmName(args.prefix, "proxy"),
-        taskSpec: {
-          containerSpec: {
-            image: CADDY_IMAGE,
-            env: {
-              [SITE_VARIABLE]: args.site,
-              XDG_DATA_HOME: PROXY_PATHS.data,
-              XDG_CONFIG_HOME: PROXY_PATHS.config,
-            },
-            configs,
-            secrets: secrets.length > 0 ? secrets : undefined,
-            mounts: swarmProxyMounts(args.dataPath),
-            stopGracePeriod: STOP_GRACE_PERIOD,
-          },
-          networksAdvanceds: [{ id: args.networkId }],
-          placement: { constraints: [`node.labels.${DATA_NODE_LABEL} == true`] },
-          restartPolicy: { condition: "any", ...RESTART_TIMING },
-        },
-        mode: { replicated: { replicas: 1 } },
-        endpointSpec: {
-          ports: [
-            { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "ingress" },
-            { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "ingress" },
-          ],
-        },
-      },
-      { ...provider, ...SERVICE_REPLACEMENT, dependsOn: args.after },
-    );
+    this.service = swarmProxyService(name, args, configs, secrets, provider);
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
+}
+
+/** The first 12 hex digits of the SHA-256 of `text`: Swarm configs and secrets are named by it. */
+function digest(text: string): string {
+  return crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
+}
+
+/** The Caddyfile as a Swarm config, named by its content. */
+function caddyfileConfig(
+  name: string,
+  prefix: string,
+  caddyfile: string,
+  provider: pulumi.CustomResourceOptions,
+): docker.ServiceConfig {
+  return new docker.ServiceConfig(
+    `${name}-caddyfile`,
+    {
+      name: swarmName(prefix, `caddyfile-${digest(caddyfile)}`, 64),
+      data: Buffer.from(caddyfile).toString("base64"),
+    },
+    provider,
+  );
+}
+
+/** The internal CA's certificate as a Swarm config and its key as a Swarm secret. */
+function swarmCaFiles(
+  name: string,
+  prefix: string,
+  ca: ReturnType<typeof internalCa>,
+  provider: pulumi.CustomResourceOptions,
+) {
+  const cert = new docker.ServiceConfig(
+    `${name}-ca-cert`,
+    {
+      name: ca.certPem.apply((pem) => swarmName(prefix, `ca-${digest(pem)}`, 64)),
+      data: ca.certPem.apply((pem) => Buffer.from(pem).toString("base64")),
+    },
+    provider,
+  );
+  const key = new docker.Secret(
+    `${name}-ca-key`,
+    {
+      name: ca.keyPem.apply((pem) => swarmName(prefix, `ca-key-${digest(pem)}`, 64)),
+      data: ca.keyPem.apply((pem) => Buffer.from(pem).toString("base64")),
+    },
+    provider,
+  );
+  const config: docker.types.input.ServiceTaskSpecContainerSpecConfig = {
+    configId: cert.id,
+    configName: cert.name,
+    fileName: PROXY_PATHS.caCert,
+  };
+  const secret: docker.types.input.ServiceTaskSpecContainerSpecSecret = {
+    secretId: key.id,
+    secretName: key.name,
+    fileName: PROXY_PATHS.caKey,
+  };
+  return { config, secret };
+}
+
+/** The proxy's Swarm service, on the data node, publishing 80 and 443 through the mesh. */
+function swarmProxyService(
+  name: string,
+  args: SwarmProxyArgs,
+  configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[],
+  secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[],
+  provider: pulumi.CustomResourceOptions,
+): docker.Service {
+  return new docker.Service(
+    `${name}-service`,
+    {
+      name: swarmName(args.prefix, "proxy"),
+      taskSpec: {
+        containerSpec: {
+          image: CADDY_IMAGE,
+          env: {
+            [SITE_VARIABLE]: args.site,
+            XDG_DATA_HOME: PROXY_PATHS.data,
+            XDG_CONFIG_HOME: PROXY_PATHS.config,
+          },
+          configs,
+          secrets: secrets.length > 0 ? secrets : undefined,
+          mounts: swarmProxyMounts(args.dataPath),
+          stopGracePeriod: STOP_GRACE_PERIOD,
+        },
+        networksAdvanceds: [{ id: args.networkId }],
+        placement: { constraints: [`node.labels.${DATA_NODE_LABEL} == true`] },
+        restartPolicy: { condition: "any", ...RESTART_TIMING },
+      },
+      mode: { replicated: { replicas: 1 } },
+      endpointSpec: {
+        ports: [
+          { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "ingress" },
+          { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "ingress" },
+        ],
+      },
+    },
+    { ...provider, ...SERVICE_REPLACEMENT, dependsOn: args.after },
+  );
 }
