@@ -45,9 +45,38 @@ export interface ClusterArgs {
 /** Deploys the cluster; returns the stack's outputs. */
 export function deployCluster(args: ClusterArgs): Record<string, unknown> {
   const { config, stack, prefix } = args;
-  const nodes = Array.from({ length: config.nodes }, (_, i) => {
-    // The first node is the single node, data volume and names included, so a stack that grows
-    // keeps it as it is; the others hold no data and are named by their number.
+  const nodes = clusterNodes(config, stack, prefix);
+  const [first] = nodes;
+  swarmFirewall(prefix, nodes);
+  const swarm = formSwarm(nodes, config.nodeTags);
+  const { nodeProviders, manager } = swarmProviders(nodes, swarm);
+  const { deployed, folders, proxyPath } = deploySwarmStack(args, nodes, nodeProviders, manager);
+
+  const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes) : [];
+  // The certificate is for the domain, or the first node's address (where the data is).
+  const site = config.domain !== "" ? pulumi.output(config.domain) : first.ipv4Address;
+  const proxy =
+    args.plan &&
+    new SwarmProxy("proxy", {
+      plan: args.plan,
+      networkId: deployed.networkId,
+      site,
+      prefix,
+      dataPath: proxyPath,
+      manager,
+      managerId: first.droplet.id,
+      after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
+    });
+  const url = waitForClusterApp(args, first, site, deployed, proxy);
+  return clusterOutputs(args, nodes, deployed, proxy, url);
+}
+
+/**
+ * The nodes. The first node is the single node, data volume and names included, so a stack that
+ * grows keeps it as it is; the others hold no data and are named by their number.
+ */
+function clusterNodes(config: DropstackConfig, stack: string, prefix: string): Node[] {
+  return Array.from({ length: config.nodes }, (_, i) => {
     if (i === 0) return new Node("node", firstNodeArgs(config, stack, prefix));
     return new Node(`node-${i + 1}`, {
       ...firstNodeArgs(config, stack, prefix),
@@ -57,10 +86,14 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       resourcePrefix: `${prefix}-${i + 1}`,
     });
   });
-  const [first] = nodes;
-  swarmFirewall(prefix, nodes);
-  const swarm = formSwarm(nodes, config.nodeTags);
+}
 
+/** The Docker providers: one per node, and the swarm's manager. */
+function swarmProviders(
+  nodes: Node[],
+  swarm: ReturnType<typeof formSwarm>,
+): { nodeProviders: docker.Provider[]; manager: docker.Provider } {
+  const [first] = nodes;
   // One provider per node, for the images built on each; the first node's also for its pulls.
   const nodeProviders = nodes.map((node, i) =>
     nodeDockerProvider(i === 0 ? "node-docker" : `node-${i + 1}-docker`, node),
@@ -71,7 +104,18 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     { host: first.dockerHost, sshOpts: first.sshOpts },
     { dependsOn: swarm.ready },
   );
+  return { nodeProviders, manager };
+}
 
+/** The Stackfile's services as Swarm services, after the folders they mount. */
+function deploySwarmStack(
+  args: ClusterArgs,
+  nodes: Node[],
+  nodeProviders: docker.Provider[],
+  manager: docker.Provider,
+): { deployed: SwarmStack; folders: ReturnType<typeof prepareBindSources>; proxyPath: string } {
+  const { config, stack, prefix } = args;
+  const [first] = nodes;
   const dataPath = `${DATA_MOUNT}/${stack}`;
   const proxyPath = `${dataPath}/.proxy`;
   // Swarm makes no bind source: the folders services and the proxy mount come first.
@@ -92,22 +136,17 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     dockerAccess: first.sshEnvironment,
     after: folders,
   });
+  return { deployed, folders, proxyPath };
+}
 
-  const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes) : [];
-  // The certificate is for the domain, or the first node's address (where the data is).
-  const site = config.domain !== "" ? pulumi.output(config.domain) : first.ipv4Address;
-  const proxy =
-    args.plan &&
-    new SwarmProxy("proxy", {
-      plan: args.plan,
-      networkId: deployed.networkId,
-      site,
-      prefix,
-      dataPath: proxyPath,
-      manager,
-      managerId: first.droplet.id,
-      after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
-    });
+/** The stack's url, if it has one, and the wait for the app to answer there. */
+function waitForClusterApp(
+  args: ClusterArgs,
+  first: Node,
+  site: pulumi.Output<string>,
+  deployed: SwarmStack,
+  proxy: SwarmProxy | undefined,
+): pulumi.Output<string> | undefined {
   const webService = args.spec.services.find((s) => s.ports.some((p) => p.host === 80));
   const url = proxy
     ? pulumi.interpolate`https://${site}/`
@@ -120,10 +159,22 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       first.ipv4Address,
       [...Object.values(deployed.swarmServices), ...(proxy ? [proxy.service] : [])],
       proxy && { name: proxy.service.name, caCertificate: proxy.caCertificate },
-      config,
+      args.config,
     );
   }
+  return url;
+}
 
+/** The cluster's stack outputs. */
+function clusterOutputs(
+  args: ClusterArgs,
+  nodes: Node[],
+  deployed: SwarmStack,
+  proxy: SwarmProxy | undefined,
+  url: pulumi.Output<string> | undefined,
+): Record<string, unknown> {
+  const { config } = args;
+  const [first] = nodes;
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
   const managers = managerCount(nodes.length);
   return definedOutputs({

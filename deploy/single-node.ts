@@ -23,41 +23,21 @@ export interface SingleNodeArgs extends Omit<ClusterArgs, "size"> {
   size: ClusterArgs["size"] | undefined;
 }
 
+/** Where the stack runs: the node and its Docker provider, or this machine's engine. */
+interface Target {
+  node: Node | undefined;
+  provider: docker.Provider;
+  /** The node's public IPv4 address (or localhost). */
+  host: pulumi.Output<string>;
+  dnsRecords: digitalocean.DnsRecord[];
+}
+
 /** Deploys the single node (or onto this machine); returns the stack's outputs. */
 export function deploySingleNode(args: SingleNodeArgs): Record<string, unknown> {
-  const { config, stack, prefix, stackfileDir, spec, plan, written, size, dnsRecord } = args;
-  let node: Node | undefined;
-  let provider: docker.Provider;
-  let host: pulumi.Output<string>;
-  const dnsRecords: digitalocean.DnsRecord[] = [];
-  if (config.target === "digitalocean") {
-    node = new Node("node", firstNodeArgs(config, stack, prefix));
-    provider = nodeDockerProvider("node-docker", node);
-    host = node.ipv4Address;
-    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node]));
-  } else {
-    // This machine's engine: DOCKER_HOST if set, else the default socket.
-    provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
-    host = pulumi.output("localhost");
-  }
-
-  const deployed = new Stack(
-    "stack",
-    {
-      spec,
-      stackfileDir,
-      provider,
-      secretVars: Object.fromEntries(
-        Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
-      ),
-      prefix,
-      dataPath: node ? `${node.dataPath}/${stack}` : undefined,
-      retainData: config.retainDataOnDestroy,
-      dockerAccess: node ? node.sshEnvironment : {},
-      nodeId: node?.droplet.id,
-    },
-    { dependsOn: node ? [node.readiness] : [] },
-  );
+  const { config, stack, prefix, plan } = args;
+  const target = singleNodeTarget(args);
+  const { node, provider, host, dnsRecords } = target;
+  const deployed = deployStack(args, target);
 
   // The name people type: the domain, if any, or the node's address.
   const site =
@@ -79,6 +59,61 @@ export function deploySingleNode(args: SingleNodeArgs): Record<string, unknown> 
       { providers: [provider], dependsOn: node ? [node.readiness] : [] },
     );
 
+  const url = waitForSingleNodeApp(args, host, site, deployed, proxy);
+  return singleNodeOutputs(args, target, deployed, proxy, url);
+}
+
+/** The node with its provider and address records, or this machine's engine. */
+function singleNodeTarget({ config, stack, prefix, dnsRecord }: SingleNodeArgs): Target {
+  let node: Node | undefined;
+  let provider: docker.Provider;
+  let host: pulumi.Output<string>;
+  const dnsRecords: digitalocean.DnsRecord[] = [];
+  if (config.target === "digitalocean") {
+    node = new Node("node", firstNodeArgs(config, stack, prefix));
+    provider = nodeDockerProvider("node-docker", node);
+    host = node.ipv4Address;
+    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node]));
+  } else {
+    // This machine's engine: DOCKER_HOST if set, else the default socket.
+    provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
+    host = pulumi.output("localhost");
+  }
+  return { node, provider, host, dnsRecords };
+}
+
+/** The Stackfile's services as containers on the target's engine. */
+function deployStack(
+  { config, stack, prefix, stackfileDir, spec }: SingleNodeArgs,
+  { node, provider }: Target,
+): Stack {
+  return new Stack(
+    "stack",
+    {
+      spec,
+      stackfileDir,
+      provider,
+      secretVars: Object.fromEntries(
+        Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
+      ),
+      prefix,
+      dataPath: node ? `${node.dataPath}/${stack}` : undefined,
+      retainData: config.retainDataOnDestroy,
+      dockerAccess: node ? node.sshEnvironment : {},
+      nodeId: node?.droplet.id,
+    },
+    { dependsOn: node ? [node.readiness] : [] },
+  );
+}
+
+/** The stack's url, if it has one, and the wait for the app to answer there. */
+function waitForSingleNodeApp(
+  { config, written }: SingleNodeArgs,
+  host: pulumi.Output<string>,
+  site: pulumi.Output<string>,
+  deployed: Stack,
+  proxy: Proxy | undefined,
+): pulumi.Output<string> | undefined {
   const web = webPort(written, config.target);
   const url = proxy
     ? pulumi.interpolate`https://${site}/`
@@ -97,7 +132,17 @@ export function deploySingleNode(args: SingleNodeArgs): Record<string, unknown> 
       config,
     );
   }
+  return url;
+}
 
+/** The single node's stack outputs. */
+function singleNodeOutputs(
+  { config, size }: SingleNodeArgs,
+  { node, host }: Target,
+  deployed: Stack,
+  proxy: Proxy | undefined,
+  url: pulumi.Output<string> | undefined,
+): Record<string, unknown> {
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
   return definedOutputs({
     /** Where the stack's web front answers. */

@@ -122,31 +122,11 @@ function composeService(
   context: (c: string) => string,
   volumes: Record<string, null>,
 ): Record<string, unknown> {
-  // Every host a link variable names must resolve under compose too: the link aliases, and the
-  // per-container names (`svc-1`, `alias-1`). Compose's replicas share their aliases, so with
-  // target_num_containers above 1, `svc-2` reaches any one of the service's containers.
-  const linkAliases = aliasesOf(s, spec.services);
-  const aliases = [
-    ...linkAliases,
-    ...[s.name, ...linkAliases].flatMap((a) =>
-      Array.from({ length: s.replicas }, (_, i) => `${a}-${i + 1}`),
-    ),
-  ];
-  const environment = Object.fromEntries(
-    Object.entries({ ...linkEnvironment(s, spec.services), ...s.environment }).map(([k, v]) => [
-      k,
-      text(v),
-    ]),
-  );
+  const aliases = composeAliases(s, spec);
+  const environment = composeEnvironment(s, spec, text);
   const out: Record<string, unknown> = {
     image: s.image === undefined ? undefined : text(s.image),
-    build: s.build && {
-      context: context(s.build.context),
-      dockerfile: s.build.dockerfile,
-      args: nonEmpty(
-        Object.fromEntries(Object.entries(s.build.args).map(([k, v]) => [k, text(v)])),
-      ),
-    },
+    build: composeBuild(s, text, context),
     command: s.command?.map(text),
     entrypoint: s.entrypoint?.map(text),
     environment: nonEmpty(environment),
@@ -154,30 +134,14 @@ function composeService(
       s.ports.map((p) => `${p.host === undefined ? "" : `${p.host}:`}${p.container}/${p.protocol}`),
     ),
     expose: nonEmpty(s.expose.map((e) => `${e.port}/${e.protocol}`)),
-    volumes: nonEmpty(
-      s.volumes.map((v) => {
-        if (v.source === undefined) return v.target;
-        let source = v.source;
-        if (v.onDataVolume) {
-          source = `${s.name}-${v.source.replace(/[^A-Za-z0-9_.-]+/g, "_")}`;
-          volumes[source] = null;
-        }
-        return `${text(source)}:${v.target}${v.readOnly ? ":ro" : ""}`;
-      }),
-    ),
+    volumes: composeVolumes(s, text, volumes),
     volumes_from: nonEmpty(s.volumesFrom.map((v) => `${v.service}${v.readOnly ? ":ro" : ""}`)),
     depends_on: nonEmpty(dependencies(s)),
     networks: s.networkMode === "host" ? undefined : { default: { aliases } },
     network_mode: s.networkMode === "host" ? "host" : undefined,
     restart: s.restart,
     deploy: s.replicas > 1 ? { replicas: s.replicas } : undefined,
-    healthcheck: s.healthcheck && {
-      test: s.healthcheck.test.map(text),
-      interval: s.healthcheck.interval,
-      timeout: s.healthcheck.timeout,
-      start_period: s.healthcheck.startPeriod,
-      retries: s.healthcheck.retries,
-    },
+    healthcheck: composeHealthcheck(s, text),
     privileged: s.privileged,
     cap_add: nonEmpty(s.capAdd),
     cap_drop: nonEmpty(s.capDrop),
@@ -203,6 +167,87 @@ function composeService(
     tty: s.tty,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * Every host a link variable names must resolve under compose too: the link aliases, and the
+ * per-container names (`svc-1`, `alias-1`). Compose's replicas share their aliases, so with
+ * target_num_containers above 1, `svc-2` reaches any one of the service's containers.
+ */
+function composeAliases(s: ServiceSpec, spec: StackSpec): string[] {
+  const linkAliases = aliasesOf(s, spec.services);
+  return [
+    ...linkAliases,
+    ...[s.name, ...linkAliases].flatMap((a) =>
+      Array.from({ length: s.replicas }, (_, i) => `${a}-${i + 1}`),
+    ),
+  ];
+}
+
+/** The service's environment with its link variables, as compose text. */
+function composeEnvironment(
+  s: ServiceSpec,
+  spec: StackSpec,
+  text: (v: string) => string,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries({ ...linkEnvironment(s, spec.services), ...s.environment }).map(([k, v]) => [
+      k,
+      text(v),
+    ]),
+  );
+}
+
+/** The service's `build:`, its context relative to the compose file. */
+function composeBuild(
+  s: ServiceSpec,
+  text: (v: string) => string,
+  context: (c: string) => string,
+): Record<string, unknown> | undefined {
+  return (
+    s.build && {
+      context: context(s.build.context),
+      dockerfile: s.build.dockerfile,
+      args: nonEmpty(
+        Object.fromEntries(Object.entries(s.build.args).map(([k, v]) => [k, text(v)])),
+      ),
+    }
+  );
+}
+
+/** The service's `volumes:`; a data volume becomes a named volume, added to `volumes`. */
+function composeVolumes(
+  s: ServiceSpec,
+  text: (v: string) => string,
+  volumes: Record<string, null>,
+): unknown {
+  return nonEmpty(
+    s.volumes.map((v) => {
+      if (v.source === undefined) return v.target;
+      let source = v.source;
+      if (v.onDataVolume) {
+        source = `${s.name}-${v.source.replace(/[^A-Za-z0-9_.-]+/g, "_")}`;
+        volumes[source] = null;
+      }
+      return `${text(source)}:${v.target}${v.readOnly ? ":ro" : ""}`;
+    }),
+  );
+}
+
+/** The service's `healthcheck:`. */
+function composeHealthcheck(
+  s: ServiceSpec,
+  text: (v: string) => string,
+): Record<string, unknown> | undefined {
+  return (
+    s.healthcheck && {
+      test: s.healthcheck.test.map(text),
+      interval: s.healthcheck.interval,
+      timeout: s.healthcheck.timeout,
+      start_period: s.healthcheck.startPeriod,
+      retries: s.healthcheck.retries,
+    }
+  );
 }
 
 /**

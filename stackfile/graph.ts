@@ -33,6 +33,16 @@ export function checkGraph(
   names: Set<string> = new Set(services.map((s) => s.name)),
   cluster = false,
 ): GraphProblem[] {
+  return [
+    ...unknownTargetProblems(services, names),
+    ...cycleProblems(services),
+    ...macAddressProblems(services),
+    ...portProblems(services, cluster),
+  ];
+}
+
+/** Links and volumes_from that name no service of this Stackfile. */
+function unknownTargetProblems(services: ServiceSpec[], names: Set<string>): GraphProblem[] {
   const problems: GraphProblem[] = [];
   for (const s of services) {
     for (const [key, targets] of [
@@ -41,35 +51,50 @@ export function checkGraph(
     ] as const) {
       for (const [index, target] of targets.entries()) {
         if (names.has(target)) continue;
-        const dot = target.indexOf(".");
         problems.push({
           service: s.name,
           key,
           index,
-          message: UUID.test(target)
-            ? `"${target}" is a Docker Cloud service UUID; Docker Cloud resolved it through its API, which is gone. ` +
-              `Link to the service by its name in this Stackfile instead: ${[...names].join(", ")}`
-            : dot > 0
-              ? `"${target}" names service "${target.slice(0, dot)}" of another stack ("${target.slice(dot + 1)}"); ` +
-                "dropstack deploys one Stackfile per node, so put that service in this Stackfile"
-              : `"${target}" is not a service in this Stackfile; services: ${[...names].join(", ")}`,
+          message: unknownTargetMessage(target, names),
         });
       }
     }
   }
+  return problems;
+}
+
+/** Why a link or volumes_from target is not a service of this Stackfile. */
+function unknownTargetMessage(target: string, names: Set<string>): string {
+  const dot = target.indexOf(".");
+  return UUID.test(target)
+    ? `"${target}" is a Docker Cloud service UUID; Docker Cloud resolved it through its API, which is gone. ` +
+        `Link to the service by its name in this Stackfile instead: ${[...names].join(", ")}`
+    : dot > 0
+      ? `"${target}" names service "${target.slice(0, dot)}" of another stack ("${target.slice(dot + 1)}"); ` +
+        "dropstack deploys one Stackfile per node, so put that service in this Stackfile"
+      : `"${target}" is not a service in this Stackfile; services: ${[...names].join(", ")}`;
+}
+
+/** A dependency circle, reported on the link or volumes_from that starts it. */
+function cycleProblems(services: ServiceSpec[]): GraphProblem[] {
   const cycle = findCycle(services);
-  if (cycle) {
-    const first = services.find((s) => s.name === cycle[0])!;
-    const linkIndex = first.links.findIndex((l) => l.service === cycle[1]);
-    problems.push({
+  if (!cycle) return [];
+  const first = services.find((s) => s.name === cycle[0])!;
+  const linkIndex = first.links.findIndex((l) => l.service === cycle[1]);
+  return [
+    {
       service: cycle[0],
       key: linkIndex >= 0 ? "links" : "volumes_from",
       index:
         linkIndex >= 0 ? linkIndex : first.volumesFrom.findIndex((v) => v.service === cycle[1]),
       message: `services depend on each other in a circle: ${cycle.join(" -> ")}; one of these links must go`,
-    });
-  }
+    },
+  ];
+}
 
+/** A mac_address where it cannot hold: net: host, or more than one container. */
+function macAddressProblems(services: ServiceSpec[]): GraphProblem[] {
+  const problems: GraphProblem[] = [];
   for (const s of services) {
     if (s.macAddress === undefined) continue;
     if (s.replicas > 1 || s.networkMode === "host")
@@ -82,7 +107,12 @@ export function checkGraph(
             : `mac_address is one address but target_num_containers is ${s.replicas}: containers on one network need different addresses`,
       });
   }
+  return problems;
+}
 
+/** Host ports published twice, or fixed for more than one container on a single node. */
+function portProblems(services: ServiceSpec[], cluster: boolean): GraphProblem[] {
+  const problems: GraphProblem[] = [];
   const published = new Map<string, string>();
   for (const s of services) {
     for (const [index, p] of s.ports.entries()) {

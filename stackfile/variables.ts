@@ -32,16 +32,7 @@ export function interpolateValues(
   YAML.visit(doc, {
     Scalar(key, node, path) {
       if (key === "key" || typeof node.value !== "string") return;
-      let text = node.value;
-      // The seed's `#NAME#` fill-in markers were instructions to the reader, not a Docker Cloud
-      // feature: treat them as ${NAME}, and say so.
-      text = text.replace(/#([A-Z][A-Z0-9_]*)#/g, (_m, name: string) => {
-        warn(
-          node,
-          `"#${name}#" is a fill-in marker from the original guide, not Stackfile syntax; dropstack reads it as \${${name}}`,
-        );
-        return `\${${name}}`;
-      });
+      const text = readFillInMarkers(node.value, node, warn);
       const result = interpolate(text, lookup);
       result.used.forEach((name) => used.add(name));
       for (const name of result.unset) if (!unset.has(name)) unset.set(name, node);
@@ -67,14 +58,32 @@ export function interpolateValues(
       }
     },
   });
-  if (unset.size > 0) {
-    const names = [...unset.keys()];
-    error(
-      unset.get(names[0]),
-      `no value for ${names.map((n) => `\${${n}}`).join(", ")}; set ${names.length === 1 ? "it" : "them"} with ` +
-        `\`npx pulumi config set --path stackVars.${names[0]} <value>\` (add --secret for a secret). ` +
-        `Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated`,
-    );
-  }
+  reportUnset(unset, error);
   return { used, generated };
+}
+
+/**
+ * The seed's `#NAME#` fill-in markers were instructions to the reader, not a Docker Cloud
+ * feature: reads them as ${NAME}, and says so.
+ */
+function readFillInMarkers(text: string, node: YAML.Scalar, warn: Source["warn"]): string {
+  return text.replace(/#([A-Z][A-Z0-9_]*)#/g, (_m, name: string) => {
+    warn(
+      node,
+      `"#${name}#" is a fill-in marker from the original guide, not Stackfile syntax; dropstack reads it as \${${name}}`,
+    );
+    return `\${${name}}`;
+  });
+}
+
+/** One error naming every variable that has no value, at the first one's place. */
+function reportUnset(unset: Map<string, YAML.Node>, error: Source["error"]): void {
+  if (unset.size === 0) return;
+  const names = [...unset.keys()];
+  error(
+    unset.get(names[0]),
+    `no value for ${names.map((n) => `\${${n}}`).join(", ")}; set ${names.length === 1 ? "it" : "them"} with ` +
+      `\`npx pulumi config set --path stackVars.${names[0]} <value>\` (add --secret for a secret). ` +
+      `Unset variables ending in PASSWORD, SECRET, TOKEN or KEY are generated`,
+  );
 }
