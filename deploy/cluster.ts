@@ -23,6 +23,7 @@ import {
   definedOutputs,
   firstNodeArgs,
   nodeDockerProvider,
+  secretStackVars,
   waitForApp,
 } from "./common";
 import type { ProxyPlan } from "../proxy/plan";
@@ -128,9 +129,7 @@ function deploySwarmStack(
     manager,
     nodeProviders,
     nodeIds: nodes.map((node) => node.droplet.id),
-    secretVars: Object.fromEntries(
-      Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
-    ),
+    secretVars: secretStackVars(config),
     prefix,
     dataPath,
     dockerAccess: first.sshEnvironment,

@@ -41,6 +41,13 @@ export function definedOutputs<T extends Record<string, unknown>>(outputs: T): P
   ) as Partial<T>;
 }
 
+/** The stack variables set with --secret: their values reach the services as secrets. */
+export function secretStackVars(config: DropstackConfig): Record<string, pulumi.Input<string>> {
+  return Object.fromEntries(
+    Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
+  );
+}
+
 /** A Docker provider for `node`, over its pinned SSH, once the node is ready. */
 export function nodeDockerProvider(name: string, node: Node): docker.Provider {
   return new docker.Provider(

@@ -13,6 +13,7 @@ import {
   definedOutputs,
   firstNodeArgs,
   nodeDockerProvider,
+  secretStackVars,
   waitForApp,
 } from "./common";
 
@@ -93,9 +94,7 @@ function deployStack(
       spec,
       stackfileDir,
       provider,
-      secretVars: Object.fromEntries(
-        Object.entries(config.stackVars).filter(([, v]) => pulumi.Output.isInstance(v)),
-      ),
+      secretVars: secretStackVars(config),
       prefix,
       dataPath: node ? `${node.dataPath}/${stack}` : undefined,
       retainData: config.retainDataOnDestroy,
