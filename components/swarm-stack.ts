@@ -9,6 +9,7 @@ import {
   type ExposedPort,
   type ServiceSpec,
   type StackSpec,
+  type SwarmService,
 } from "../stackfile";
 import { swarmName } from "../config/naming";
 import { anonymousSource, dataSource } from "./data-paths";
@@ -135,6 +136,218 @@ export interface SwarmStackArgs {
   after?: pulumi.Resource[];
 }
 
+/** What one Swarm service is made from, beyond its Stackfile service. */
+interface ServiceContext {
+  args: SwarmStackArgs;
+  network: docker.Network;
+  images: docker.RemoteImage[];
+  imagePorts: pulumi.Output<Record<string, ExposedPort[]>>;
+  resolve: (text: string) => pulumi.Input<string>;
+  /** The volumes its image declares that the Stackfile does not place. */
+  declared: pulumi.Output<string[]>;
+  /** The step that makes their folders on the data node. */
+  declaredFolders: pulumi.Resource;
+}
+
+/**
+ * Every image a stack's services run, by image resource name: on the first node (pulled or
+ * built), built ones on the other nodes too.
+ */
+function stackImages(
+  name: string,
+  args: SwarmStackArgs,
+  resolve: (text: string) => pulumi.Input<string>,
+  parent: pulumi.Resource,
+): Map<string, docker.RemoteImage[]> {
+  const images = new Map<string, docker.RemoteImage[]>();
+  for (const service of args.spec.services) {
+    const key = imageResourceName(name, service);
+    if (images.has(key)) continue;
+    const providers = service.build ? args.nodeProviders : [args.nodeProviders[0]];
+    images.set(
+      key,
+      providers.map((provider, i) =>
+        serviceImage(
+          i === 0 ? key : `${key}-node-${i + 1}`,
+          service,
+          args.stackfileDir,
+          resolve,
+          { parent, provider },
+          args.nodeIds[i],
+        ),
+      ),
+    );
+  }
+  return images;
+}
+
+/** Each service's Swarm service name, mode and published ports (SwarmStack.services). */
+function serviceSummaries(
+  spec: StackSpec,
+  prefix: string,
+): Record<string, { service: string; mode: string; endpoints: string[] }> {
+  return Object.fromEntries(
+    spec.services.map((svc) => {
+      const plan = swarmService(svc, spec.services);
+      return [
+        svc.name,
+        {
+          service: swarmName(prefix, svc.name),
+          mode: plan.mode === "global" ? "global" : `${plan.mode.replicas} replicas`,
+          endpoints: svc.ports.map((p) => `${p.host ?? "*"}:${p.container}/${p.protocol}`),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * A service's environment, its secrets resolved. The Stackfile's environment wins over link
+ * variables of the same name, as in Docker Cloud.
+ */
+function serviceEnvironment(
+  service: ServiceSpec,
+  services: ServiceSpec[],
+  imagePorts: pulumi.Output<Record<string, ExposedPort[]>>,
+  resolve: (text: string) => pulumi.Input<string>,
+): pulumi.Output<Record<string, string>> {
+  return pulumi.output(imagePorts).apply((ports) =>
+    pulumi
+      .all(
+        Object.entries({
+          ...linkEnvironment(service, services, ports),
+          ...service.environment,
+        }).map(([k, v]) => pulumi.output(resolve(v)).apply((value) => [k, value] as const)),
+      )
+      .apply((pairs) => Object.fromEntries(pairs)),
+  );
+}
+
+/** A service's bind mounts: those the Stackfile places, then those its image declares. */
+function serviceMounts(service: ServiceSpec, dataPath: string, declared: pulumi.Output<string[]>) {
+  const placed = swarmMounts(service, dataPath).map((m) => m.mount);
+  return declared.apply((targets) => [
+    ...placed,
+    ...targets.map((target) => ({
+      type: "bind",
+      source: anonymousSource(dataPath, service.name, target),
+      target,
+      readOnly: false,
+    })),
+  ]);
+}
+
+/**
+ * A service's placement constraints: a service whose image keeps data runs on the data node too,
+ * as one with data volumes does.
+ */
+function serviceConstraints(
+  service: ServiceSpec,
+  plan: SwarmService,
+  declared: pulumi.Output<string[]>,
+): pulumi.Output<string[]> {
+  return declared.apply((targets) => {
+    const pin = `node.labels.${DATA_NODE_LABEL} == true`;
+    if (targets.length === 0 || plan.constraints.includes(pin)) return plan.constraints;
+    pulumi.log.warn(
+      `service "${service.name}" keeps the volumes its image declares (${targets.join(", ")}) ` +
+        "on the first node's data volume, so Swarm runs it on that node only: it does not move if that node fails",
+    );
+    return [pin, ...plan.constraints];
+  });
+}
+
+/** A service's labels, their secrets resolved; none when it has none. */
+function serviceLabels(
+  service: ServiceSpec,
+  resolve: (text: string) => pulumi.Input<string>,
+): docker.types.input.ServiceTaskSpecContainerSpecLabel[] | undefined {
+  return Object.keys(service.labels).length > 0
+    ? Object.entries(service.labels).map(([label, value]) => ({
+        label,
+        value: resolve(value),
+      }))
+    : undefined;
+}
+
+/** A service's healthcheck, in the spelling the provider reads a service's back in. */
+function serviceHealthcheck(
+  service: ServiceSpec,
+  resolve: (text: string) => pulumi.Input<string>,
+): docker.types.input.ServiceTaskSpecContainerSpecHealthcheck | undefined {
+  return (
+    service.healthcheck && {
+      tests: service.healthcheck.test.map(resolve),
+      interval: swarmTiming(service.healthcheck.interval),
+      timeout: swarmTiming(service.healthcheck.timeout),
+      startPeriod: swarmTiming(service.healthcheck.startPeriod),
+      retries: service.healthcheck.retries,
+    }
+  );
+}
+
+/** The container a service's tasks run: image, environment, mounts and the Stackfile's options. */
+function serviceContainerSpec(
+  service: ServiceSpec,
+  context: ServiceContext,
+): docker.types.input.ServiceTaskSpecContainerSpec {
+  const { args, images, imagePorts, resolve, declared } = context;
+  return {
+    image: serviceImageReference(service, args.stackfileDir, images[0]),
+    env: serviceEnvironment(service, args.spec.services, imagePorts, resolve),
+    commands: service.entrypoint?.map(resolve),
+    args: service.command?.map(resolve),
+    mounts: serviceMounts(service, args.dataPath, declared),
+    user: service.user,
+    dir: service.workingDir,
+    hostname: service.hostname,
+    readOnly: service.readOnly,
+    capAdds: service.capAdd.length > 0 ? service.capAdd : undefined,
+    capDrops: service.capDrop.length > 0 ? service.capDrop : undefined,
+    hosts:
+      service.extraHosts.length > 0
+        ? service.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))
+        : undefined,
+    dnsConfig:
+      service.dns.length > 0
+        ? { nameservers: service.dns, searches: service.dnsSearch }
+        : undefined,
+    labels: serviceLabels(service, resolve),
+    healthcheck: serviceHealthcheck(service, resolve),
+    // Docker's own default, said: left out, the provider sends 0 and Swarm would kill
+    // the container at once on every update or removal.
+    stopGracePeriod: STOP_GRACE_PERIOD,
+  };
+}
+
+/** A service's task spec: its container, network, placement, restarts and memory limit. */
+function serviceTaskSpec(
+  service: ServiceSpec,
+  plan: SwarmService,
+  context: ServiceContext,
+): docker.types.input.ServiceTaskSpec {
+  return {
+    containerSpec: serviceContainerSpec(service, context),
+    networksAdvanceds: [{ id: context.network.id, aliases: plan.aliases }],
+    placement: { constraints: serviceConstraints(service, plan, context.declared) },
+    restartPolicy: { condition: plan.restartCondition, ...RESTART_TIMING },
+    resources:
+      service.memLimit === undefined ? undefined : { limits: { memoryBytes: service.memLimit } },
+  };
+}
+
+/** A service's published ports: always given, so a port the Stackfile no longer publishes is unpublished. */
+function serviceEndpointSpec(service: ServiceSpec): docker.types.input.ServiceEndpointSpec {
+  return {
+    ports: service.ports.map((p) => ({
+      targetPort: p.container,
+      publishedPort: p.host,
+      protocol: p.protocol,
+      publishMode: "ingress",
+    })),
+  };
+}
+
 /**
  * The services of one Stackfile as Docker Swarm services on the cluster, on one overlay network.
  * Swarm places the tasks: swarmService() says only what it must respect. There is no registry,
@@ -170,55 +383,14 @@ export class SwarmStack extends pulumi.ComponentResource {
     );
     this.networkId = network.id;
 
-    // Every image on the first node (pulled or built), built ones on the other nodes too.
-    const images = new Map<string, docker.RemoteImage[]>();
-    for (const service of spec.services) {
-      const key = imageResourceName(name, service);
-      if (images.has(key)) continue;
-      const providers = service.build ? args.nodeProviders : [args.nodeProviders[0]];
-      images.set(
-        key,
-        providers.map((provider, i) =>
-          serviceImage(
-            i === 0 ? key : `${key}-node-${i + 1}`,
-            service,
-            args.stackfileDir,
-            secrets.resolve,
-            { parent: this, provider },
-            args.nodeIds[i],
-          ),
-        ),
-      );
-    }
-
-    const imagePorts = linkedImagePorts(
-      name,
-      spec.services,
-      (target) => images.get(imageResourceName(name, target))![0],
-      args.dockerAccess,
-      this,
-    );
+    const images = stackImages(name, args, secrets.resolve, this);
+    const firstImage = (service: ServiceSpec) => images.get(imageResourceName(name, service))![0];
+    const imagePorts = linkedImagePorts(name, spec.services, firstImage, args.dockerAccess, this);
 
     // What images declare as volumes, on the data volume as on one node (see image-volumes.ts):
     // their folders are made on the data node, where the services that have them are pinned.
-    const declaredVolumes = imageVolumes(
-      name,
-      spec.services,
-      (service) => images.get(imageResourceName(name, service))![0],
-      args.dockerAccess,
-      this,
-    );
-    const declaredFolders = makeFolders(
-      `${name}-volume-dirs`,
-      declaredVolumes.apply((byService) =>
-        Object.entries(byService).flatMap(([svc, targets]) =>
-          targets.map((target) => anonymousSource(args.dataPath, svc, target)),
-        ),
-      ),
-      args.dockerAccess,
-      args.nodeIds[0],
-      { parent: this },
-    );
+    const declaredVolumes = imageVolumes(name, spec.services, firstImage, args.dockerAccess, this);
+    const declaredFolders = this.declaredFolders(name, args, declaredVolumes);
 
     // Linked services first, so each starts after the services it needs.
     for (const service of startOrder(spec.services)) {
@@ -233,136 +405,40 @@ export class SwarmStack extends pulumi.ComponentResource {
       });
     }
 
-    this.services = pulumi.output(
-      Object.fromEntries(
-        spec.services.map((svc) => {
-          const plan = swarmService(svc, spec.services);
-          return [
-            svc.name,
-            {
-              service: swarmName(args.prefix, svc.name),
-              mode: plan.mode === "global" ? "global" : `${plan.mode.replicas} replicas`,
-              endpoints: svc.ports.map((p) => `${p.host ?? "*"}:${p.container}/${p.protocol}`),
-            },
-          ];
-        }),
-      ),
-    );
+    this.services = pulumi.output(serviceSummaries(spec, args.prefix));
     this.registerOutputs({ services: this.services });
   }
 
-  private service(
+  /** The step that makes, on the data node, the folders of the volumes images declare. */
+  private declaredFolders(
     name: string,
-    service: ServiceSpec,
-    context: {
-      args: SwarmStackArgs;
-      network: docker.Network;
-      images: docker.RemoteImage[];
-      imagePorts: pulumi.Output<Record<string, ExposedPort[]>>;
-      resolve: (text: string) => pulumi.Input<string>;
-      /** The volumes its image declares that the Stackfile does not place. */
-      declared: pulumi.Output<string[]>;
-      /** The step that makes their folders on the data node. */
-      declaredFolders: pulumi.Resource;
-    },
-  ): docker.Service {
-    const { args, network, images, imagePorts, resolve, declared } = context;
-    const spec = args.spec;
-    const plan = swarmService(service, spec.services);
-    // The Stackfile's environment wins over link variables of the same name, as in Docker Cloud.
-    const env = pulumi.output(imagePorts).apply((ports) =>
-      pulumi
-        .all(
-          Object.entries({
-            ...linkEnvironment(service, spec.services, ports),
-            ...service.environment,
-          }).map(([k, v]) => pulumi.output(resolve(v)).apply((value) => [k, value] as const)),
-        )
-        .apply((pairs) => Object.fromEntries(pairs)),
+    args: SwarmStackArgs,
+    declaredVolumes: pulumi.Output<Record<string, string[]>>,
+  ): pulumi.Resource {
+    return makeFolders(
+      `${name}-volume-dirs`,
+      declaredVolumes.apply((byService) =>
+        Object.entries(byService).flatMap(([svc, targets]) =>
+          targets.map((target) => anonymousSource(args.dataPath, svc, target)),
+        ),
+      ),
+      args.dockerAccess,
+      args.nodeIds[0],
+      { parent: this },
     );
-    const placed = swarmMounts(service, args.dataPath).map((m) => m.mount);
-    const mounts = declared.apply((targets) => [
-      ...placed,
-      ...targets.map((target) => ({
-        type: "bind",
-        source: anonymousSource(args.dataPath, service.name, target),
-        target,
-        readOnly: false,
-      })),
-    ]);
-    // A service whose image keeps data runs on the data node too, as one with data volumes does.
-    const constraints = declared.apply((targets) => {
-      const pin = `node.labels.${DATA_NODE_LABEL} == true`;
-      if (targets.length === 0 || plan.constraints.includes(pin)) return plan.constraints;
-      pulumi.log.warn(
-        `service "${service.name}" keeps the volumes its image declares (${targets.join(", ")}) ` +
-          "on the first node's data volume, so Swarm runs it on that node only: it does not move if that node fails",
-      );
-      return [pin, ...plan.constraints];
-    });
+  }
+
+  private service(name: string, service: ServiceSpec, context: ServiceContext): docker.Service {
+    const { args, images } = context;
+    const plan = swarmService(service, args.spec.services);
     return new docker.Service(
       `${name}-${service.name}`,
       {
         name: swarmName(args.prefix, service.name),
-        taskSpec: {
-          containerSpec: {
-            image: serviceImageReference(service, args.stackfileDir, images[0]),
-            env,
-            commands: service.entrypoint?.map(resolve),
-            args: service.command?.map(resolve),
-            mounts,
-            user: service.user,
-            dir: service.workingDir,
-            hostname: service.hostname,
-            readOnly: service.readOnly,
-            capAdds: service.capAdd.length > 0 ? service.capAdd : undefined,
-            capDrops: service.capDrop.length > 0 ? service.capDrop : undefined,
-            hosts:
-              service.extraHosts.length > 0
-                ? service.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))
-                : undefined,
-            dnsConfig:
-              service.dns.length > 0
-                ? { nameservers: service.dns, searches: service.dnsSearch }
-                : undefined,
-            labels:
-              Object.keys(service.labels).length > 0
-                ? Object.entries(service.labels).map(([label, value]) => ({
-                    label,
-                    value: resolve(value),
-                  }))
-                : undefined,
-            healthcheck: service.healthcheck && {
-              tests: service.healthcheck.test.map(resolve),
-              // In the spelling the provider reads a service's back in.
-              interval: swarmTiming(service.healthcheck.interval),
-              timeout: swarmTiming(service.healthcheck.timeout),
-              startPeriod: swarmTiming(service.healthcheck.startPeriod),
-              retries: service.healthcheck.retries,
-            },
-            // Docker's own default, said: left out, the provider sends 0 and Swarm would kill
-            // the container at once on every update or removal.
-            stopGracePeriod: STOP_GRACE_PERIOD,
-          },
-          networksAdvanceds: [{ id: network.id, aliases: plan.aliases }],
-          placement: { constraints },
-          restartPolicy: { condition: plan.restartCondition, ...RESTART_TIMING },
-          resources:
-            service.memLimit === undefined
-              ? undefined
-              : { limits: { memoryBytes: service.memLimit } },
-        },
+        taskSpec: serviceTaskSpec(service, plan, context),
         mode: plan.mode === "global" ? { global: true } : { replicated: plan.mode },
         updateConfig: { parallelism: plan.updateParallelism, order: "stop-first" },
-        // Always given, so a port the Stackfile no longer publishes is unpublished.
-        endpointSpec: {
-          ports: service.ports.map((p) => ({
-            targetPort: p.container,
-            publishedPort: p.host,
-            protocol: p.protocol,
-            publishMode: "ingress",
-          })),
-        },
+        endpointSpec: serviceEndpointSpec(service),
       },
       {
         parent: this,

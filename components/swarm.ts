@@ -34,23 +34,26 @@ export interface Swarm {
   ready: pulumi.Resource[];
 }
 
-/**
- * Forms the Docker Swarm over `nodes` (the first inits it, the others join, managers first, one
- * after the other), over each node's pinned SSH; labels every node from the first. Top-level
- * resources, so a stack that grows from one node keeps the first node's as they are.
- */
-export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Swarm {
-  const [first] = nodes;
-  const sshEnv = (node: Node) => ({
+/** A node's SSH environment for swarm.sh, with its private address. */
+function sshEnv(node: Node) {
+  return {
     ...node.sshEnvironment,
     DROPSTACK_ADDR: node.privateAddress,
-  });
-  const managerEnv = {
+  };
+}
+
+/** How swarm.sh reaches the first node, the manager that inits the swarm and labels the nodes. */
+function managerEnvironment(first: Node) {
+  return {
     DROPSTACK_MANAGER_HOST: first.ipv4Address,
     DROPSTACK_MANAGER_SSH_OPTS: first.sshOpts.apply((o) => o.join(" ")),
     DROPSTACK_MANAGER_ADDR: first.privateAddress,
   };
-  const init = new command.local.Command(
+}
+
+/** `swarm.sh init` on the first node: forms the swarm; its stdout is the join tokens. */
+function initSwarm(first: Node): command.local.Command {
+  return new command.local.Command(
     "swarm-init",
     {
       create: `sh ${SWARM_SCRIPT} init`,
@@ -60,6 +63,73 @@ export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Sw
     // The join tokens: secret in the state, never printed.
     { dependsOn: [first.readiness], additionalSecretOutputs: ["stdout"] },
   );
+}
+
+/** `swarm.sh join` on node `index` (2 or more), as a manager or a worker, after `after`. */
+function joinSwarm(
+  node: Node,
+  index: number,
+  role: "manager" | "worker",
+  swarm: {
+    first: Node;
+    init: command.local.Command;
+    managerEnv: ReturnType<typeof managerEnvironment>;
+  },
+  after: pulumi.Resource,
+): command.local.Command {
+  const { first, init, managerEnv } = swarm;
+  return new command.local.Command(
+    `swarm-join-${index}`,
+    {
+      create: `sh ${SWARM_SCRIPT} join`,
+      // Leaves the swarm (and is forgotten by it) when the node goes.
+      delete: `sh ${SWARM_SCRIPT} leave`,
+      stdin: pulumi.secret(init.stdout),
+      environment: {
+        ...sshEnv(node),
+        ...managerEnv,
+        DROPSTACK_ROLE: role,
+        DROPSTACK_NODE: node.hostname,
+      },
+      triggers: [node.droplet.id, first.droplet.id],
+    },
+    { dependsOn: [node.readiness, after] },
+  );
+}
+
+/** `swarm.sh label` from the first node: gives node `index` its labels once it has joined. */
+function labelNode(
+  node: Node,
+  index: number,
+  tags: string[],
+  managerEnv: ReturnType<typeof managerEnvironment>,
+  joined: pulumi.Resource,
+): command.local.Command {
+  const labels = nodeLabels(index, tags);
+  return new command.local.Command(
+    `swarm-labels-${index}`,
+    {
+      create: `sh ${SWARM_SCRIPT} label`,
+      environment: {
+        ...managerEnv,
+        DROPSTACK_NODE: node.hostname,
+        DROPSTACK_LABELS: labels.join(" "),
+      },
+      triggers: [node.droplet.id, labels.join(" ")],
+    },
+    { dependsOn: [joined] },
+  );
+}
+
+/**
+ * Forms the Docker Swarm over `nodes` (the first inits it, the others join, managers first, one
+ * after the other), over each node's pinned SSH; labels every node from the first. Top-level
+ * resources, so a stack that grows from one node keeps the first node's as they are.
+ */
+export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Swarm {
+  const [first] = nodes;
+  const managerEnv = managerEnvironment(first);
+  const init = initSwarm(first);
 
   const managers = managerCount(nodes.length);
   const ready: pulumi.Resource[] = [];
@@ -69,43 +139,13 @@ export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Sw
     let joined: pulumi.Resource = init;
     if (index > 1) {
       const role = index <= managers ? "manager" : "worker";
-      const join = new command.local.Command(
-        `swarm-join-${index}`,
-        {
-          create: `sh ${SWARM_SCRIPT} join`,
-          // Leaves the swarm (and is forgotten by it) when the node goes.
-          delete: `sh ${SWARM_SCRIPT} leave`,
-          stdin: pulumi.secret(init.stdout),
-          environment: {
-            ...sshEnv(node),
-            ...managerEnv,
-            DROPSTACK_ROLE: role,
-            DROPSTACK_NODE: node.hostname,
-          },
-          triggers: [node.droplet.id, first.droplet.id],
-        },
-        // Managers join one at a time, so the Raft quorum grows a member at a time.
-        { dependsOn: [node.readiness, ...(role === "manager" ? [previousManager] : [init])] },
-      );
+      // Managers join one at a time, so the Raft quorum grows a member at a time.
+      const after = role === "manager" ? previousManager : init;
+      const join = joinSwarm(node, index, role, { first, init, managerEnv }, after);
       if (role === "manager") previousManager = join;
       joined = join;
     }
-    const labels = nodeLabels(index, nodeTags[String(index)] ?? []);
-    ready.push(
-      new command.local.Command(
-        `swarm-labels-${index}`,
-        {
-          create: `sh ${SWARM_SCRIPT} label`,
-          environment: {
-            ...managerEnv,
-            DROPSTACK_NODE: node.hostname,
-            DROPSTACK_LABELS: labels.join(" "),
-          },
-          triggers: [node.droplet.id, labels.join(" ")],
-        },
-        { dependsOn: [joined] },
-      ),
-    );
+    ready.push(labelNode(node, index, nodeTags[String(index)] ?? [], managerEnv, joined));
   });
   return { ready };
 }
