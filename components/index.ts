@@ -7,5 +7,6 @@ export type { StackArgs } from "./stack";
 export { Proxy, SwarmProxy, swarmProxyMounts } from "./proxy";
 export type { ProxyArgs, SwarmProxyArgs } from "./proxy";
 export { formSwarm, managerCount, nodeLabels, prepareBindSources, swarmFirewall } from "./swarm";
-export { SwarmStack, swarmBindSources } from "./swarm-stack";
+export { SwarmStack } from "./swarm-stack";
+export { swarmBindSources } from "./swarm-service";
 export type { SwarmStackArgs } from "./swarm-stack";

@@ -12,7 +12,7 @@ import {
   SERVICE_REPLACEMENT,
   STOP_GRACE_PERIOD,
   type SwarmMount,
-} from "./swarm-stack";
+} from "./swarm-service";
 
 export interface ProxyArgs {
   /** What to front and how, from `planProxy`. */

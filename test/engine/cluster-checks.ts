@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { DATA_MOUNT } from "../../cloud-init";
 import { managerCount, nodeLabels } from "../../components/swarm";
-import { swarmBindSources, swarmMounts } from "../../components/swarm-stack";
+import { swarmBindSources, swarmMounts } from "../../components/swarm-service";
 import { parseStackfile, swarmService } from "../../stackfile";
 import { BASE_IMAGE, ensureNodeImage, NODE_IMAGE, nodeImageMissing } from "./base-image";
 import { expectEqual, tryDocker, waitUntil } from "./checks";
