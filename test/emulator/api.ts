@@ -14,14 +14,17 @@ import { DropletHooks, dropletRoutes } from "./droplets";
 import { ApiError, badRequest, NotEmulated, Reply, Router } from "./http";
 import { networkRoutes } from "./network";
 import { EmulatorState } from "./state";
-import { storageRoutes } from "./storage";
+import { storageRoutes, VolumeHooks } from "./storage";
 
 export { EmulatorState } from "./state";
 export type { DropletRecord, VolumeRecord, SshKeyRecord, FirewallRecord } from "./state";
 export type { BootResult, DropletHooks } from "./droplets";
+export type { VolumeHooks } from "./storage";
 export { addDomain } from "./network";
 
-export interface EmulatorOptions extends DropletHooks {
+export interface EmulatorOptions extends DropletHooks, VolumeHooks {
+  /** The account to serve; a new, empty one by default. */
+  state?: EmulatorState;
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
   /** The only token accepted; by default any non-empty bearer token is. */
@@ -53,12 +56,12 @@ export interface Emulator {
 const UNAUTHORIZED = { id: "unauthorized", message: "Unable to authenticate you" };
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const state = new EmulatorState();
+  const state = options.state ?? new EmulatorState();
   const router = new Router();
   accountRoutes(router, state);
   actionRoutes(router, state);
   dropletRoutes(router, state, options);
-  storageRoutes(router, state);
+  storageRoutes(router, state, options);
   networkRoutes(router, state);
 
   const started = Date.now();

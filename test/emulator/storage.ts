@@ -6,6 +6,18 @@ import { ensureTags } from "./account";
 import { conflict, notFound, page, Router, stringList, timestamp, unprocessable } from "./http";
 import { EmulatorState, VolumeRecord } from "./state";
 
+/** What a volume's disk does on its machine; each action is in progress until its hook is done. */
+export interface VolumeHooks {
+  /** The volume appears on the droplet (also at the droplet's boot, through bootDroplet). */
+  attachVolume?: (volume: VolumeRecord, dropletId: number) => Promise<void> | void;
+  /** The volume leaves the droplet; its bytes stay. */
+  detachVolume?: (volume: VolumeRecord, dropletId: number) => Promise<void> | void;
+  /** The volume's disk has grown to volume.sizeGigabytes. */
+  resizeVolume?: (volume: VolumeRecord) => Promise<void> | void;
+  /** The volume is deleted: its bytes go. */
+  deleteVolume?: (volume: VolumeRecord) => Promise<void> | void;
+}
+
 /** DigitalOcean's limit of volumes attached to one droplet. */
 export const MAX_VOLUMES_PER_DROPLET = 7;
 const VOLUME_NAME = /^[a-z][a-z0-9-]{0,63}$/;
@@ -63,13 +75,13 @@ function volume(state: EmulatorState, id: string): VolumeRecord {
   return v;
 }
 
-function volumeAction(state: EmulatorState, v: VolumeRecord, body: any) {
+function volumeAction(state: EmulatorState, hooks: VolumeHooks, v: VolumeRecord, body: any) {
   const type = body?.type;
   const dropletId = body?.droplet_id;
   const region = body?.region;
   if (region !== undefined && region !== "" && region !== v.region)
     throw unprocessable(`Volume ${v.name} is not in ${region}`);
-  const act = (actionType: string, work: () => void) => ({
+  const act = (actionType: string, work: () => void | Promise<void>) => ({
     status: 201,
     body: {
       action: startAction(
@@ -92,13 +104,13 @@ function volumeAction(state: EmulatorState, v: VolumeRecord, body: any) {
       const problem = attachProblem(state, v, dropletId);
       if (problem !== undefined) throw unprocessable(problem);
       attach(state, v, dropletId);
-      return act("attach_volume", () => undefined);
+      return act("attach_volume", () => hooks.attachVolume?.(v, dropletId));
     }
     case "detach": {
       if (!Number.isInteger(dropletId)) throw unprocessable("droplet_id is required");
       if (!v.dropletIds.includes(dropletId)) throw unprocessable("Attachment not found");
       detach(state, v, dropletId);
-      return act("detach_volume", () => undefined);
+      return act("detach_volume", () => hooks.detachVolume?.(v, dropletId));
     }
     case "resize": {
       const size = body?.size_gigabytes;
@@ -109,14 +121,14 @@ function volumeAction(state: EmulatorState, v: VolumeRecord, body: any) {
           `A volume can only grow: ${v.name} has ${v.sizeGigabytes} GiB, ${size} GiB was asked`,
         );
       v.sizeGigabytes = size;
-      return act("resize_volume", () => undefined);
+      return act("resize_volume", () => hooks.resizeVolume?.(v));
     }
     default:
       throw unprocessable(`${JSON.stringify(type)} is not a volume action type`);
   }
 }
 
-export function storageRoutes(r: Router, state: EmulatorState): void {
+export function storageRoutes(r: Router, state: EmulatorState, hooks: VolumeHooks = {}): void {
   r.add("GET", "/v2/volumes", (call) => {
     const name = call.query.get("name");
     const region = call.query.get("region");
@@ -174,6 +186,14 @@ export function storageRoutes(r: Router, state: EmulatorState): void {
         "A volume that's attached to a Droplet cannot be deleted. Please detach it first before deleting.",
       );
     state.volumes.delete(v.id);
+    Promise.resolve()
+      .then(() => hooks.deleteVolume?.(v))
+      .catch((e: unknown) =>
+        state.problems.push({
+          what: `deleteVolume for volume ${v.id} (${v.name})`,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+      );
     return { status: 204 };
   };
   r.add("DELETE", "/v2/volumes/:id", (call) => remove(volume(state, call.params.id)));
@@ -185,13 +205,13 @@ export function storageRoutes(r: Router, state: EmulatorState): void {
     return remove(v);
   });
   r.add("POST", "/v2/volumes/:id/actions", (call) =>
-    volumeAction(state, volume(state, call.params.id), call.body),
+    volumeAction(state, hooks, volume(state, call.params.id), call.body),
   );
   r.add("POST", "/v2/volumes/actions", (call) => {
     const { volume_name: name, region } = call.body ?? {};
     const v = [...state.volumes.values()].find((x) => x.name === name && x.region === region);
     if (v === undefined) throw notFound();
-    return volumeAction(state, v, call.body);
+    return volumeAction(state, hooks, v, call.body);
   });
   const volumeActions = (id: string) => {
     const v = volume(state, id);

@@ -18,12 +18,21 @@ export const BASE_IMAGE = "dropstack-test/base:bookworm";
 export const NODE_IMAGE = "dropstack-test/node:bookworm";
 
 const SUITE = "bookworm";
-const MIRROR = process.env.DROPSTACK_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+export const MIRROR = process.env.DROPSTACK_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
 
 /** An image made from a Debian minbase root with these packages (and what they depend on). */
-interface Recipe {
+export interface Recipe {
   image: string;
   include: string[];
+  /** The Debian release; bookworm unless given. */
+  suite?: string;
+  /** The image's command; /bin/bash unless given. */
+  cmd?: string[];
+  /**
+   * Finishes the root after debootstrap, before it is cached (its network still reachable);
+   * `version` names what it does, so that a changed step makes a new root.
+   */
+  finish?: { version: string; run: (root: string, log: (line: string) => void) => void };
 }
 
 // python3 (with its standard library) gives the stand-ins a web server, a TCP server and a
@@ -58,7 +67,7 @@ export function ensureNodeImage(engine: DockerEngine, log: (line: string) => voi
   ensureImage(engine, NODE, log);
 }
 
-function imageMissing(engine: DockerEngine, recipe: Recipe): string | undefined {
+export function imageMissing(engine: DockerEngine, recipe: Recipe): string | undefined {
   if (hasImage(engine, recipe) || fs.existsSync(tarball(recipe))) return undefined;
   if (spawnSync("debootstrap", ["--version"]).status !== 0)
     return "debootstrap is not installed (apt-get install debootstrap)";
@@ -70,13 +79,20 @@ function imageMissing(engine: DockerEngine, recipe: Recipe): string | undefined 
 function key(recipe: Recipe): string {
   return crypto
     .createHash("sha256")
-    .update(JSON.stringify([SUITE, "minbase", recipe.include]))
+    .update(
+      JSON.stringify([
+        recipe.suite ?? SUITE,
+        "minbase",
+        recipe.include,
+        ...(recipe.finish ? [recipe.finish.version] : []),
+      ]),
+    )
     .digest("hex")
     .slice(0, 12);
 }
 
 function tarball(recipe: Recipe): string {
-  return path.join(CACHE, "images", `debian-${SUITE}-minbase-${key(recipe)}.tar`);
+  return path.join(CACHE, "images", `debian-${recipe.suite ?? SUITE}-minbase-${key(recipe)}.tar`);
 }
 
 /** Whether the engine has the image of this recipe (its data root outlives runs). */
@@ -90,23 +106,29 @@ function hasImage(engine: DockerEngine, recipe: Recipe): boolean {
   }
 }
 
-function ensureImage(engine: DockerEngine, recipe: Recipe, log: (line: string) => void): void {
+export function ensureImage(
+  engine: DockerEngine,
+  recipe: Recipe,
+  log: (line: string) => void,
+): void {
   if (hasImage(engine, recipe)) return;
   const tar = tarball(recipe);
   const include = recipe.include;
+  const suite = recipe.suite ?? SUITE;
   if (!fs.existsSync(tar)) {
     const start = Date.now();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-debootstrap-"));
     try {
       const root = path.join(work, "root");
-      log(`debootstrap ${SUITE} (minbase, ${include.join(" ")}) from ${MIRROR}`);
+      log(`debootstrap ${suite} (minbase, ${include.join(" ")}) from ${MIRROR}`);
       const r = spawnSync(
         "debootstrap",
-        ["--variant=minbase", `--include=${include.join(",")}`, SUITE, root, MIRROR],
+        ["--variant=minbase", `--include=${include.join(",")}`, suite, root, MIRROR],
         { encoding: "utf8" },
       );
       if (r.status !== 0)
         throw new Error(`debootstrap failed:\n${(r.stdout + r.stderr).trim().slice(-2000)}`);
+      recipe.finish?.run(root, log);
       // Package lists and caches are not needed in a test image.
       for (const dir of ["var/cache/apt", "var/lib/apt/lists"])
         fs.rmSync(path.join(root, dir), { recursive: true, force: true });
@@ -120,7 +142,7 @@ function ensureImage(engine: DockerEngine, recipe: Recipe, log: (line: string) =
     }
   }
   const changes = [
-    ...["--change", 'CMD ["/bin/bash"]'],
+    ...["--change", `CMD ${JSON.stringify(recipe.cmd ?? ["/bin/bash"])}`],
     ...["--change", `LABEL dropstack.recipe=${key(recipe)}`],
   ];
   const r = spawnSync("docker", ["import", ...changes, tar, recipe.image], {

@@ -10,7 +10,7 @@ import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
 import type { Pulumi } from "./pulumi-engine";
 import { httpRequest } from "../servers";
-import type { Reply } from "../servers";
+import { jupyterLogin } from "./jupyter-login";
 
 const STACK = "datascience";
 const PREFIX = `dropstack-${STACK}`;
@@ -54,22 +54,7 @@ export async function datascienceChecks(
         expectEqual(url, "https://localhost/", "url");
         ca = output("caCertificate");
         const password = output("password", true);
-        const send = (path: string, options = {}) =>
-          httpRequest(new URL(path, url).toString(), { ca: [ca], ...options });
-        const login = async (pw: string): Promise<Reply> => {
-          const page = await send("login");
-          expectEqual(page.status, 200, "GET /login");
-          const xsrf = /(?:^|\s)_xsrf=([^;]+)/.exec(String(page.headers["set-cookie"]))?.[1];
-          if (xsrf === undefined) throw new Error("GET /login set no _xsrf cookie");
-          return send("login", {
-            method: "POST",
-            headers: {
-              "Content-Type": "application/x-www-form-urlencoded",
-              Cookie: `_xsrf=${xsrf}`,
-            },
-            body: new URLSearchParams({ password: pw, _xsrf: xsrf }).toString(),
-          });
-        };
+        const login = (pw: string) => jupyterLogin(url, ca, pw);
         const right = await login(password);
         expectEqual(right.status, 302, "POST /login with the password output");
         const cookie = String(right.headers["set-cookie"]);

@@ -23,6 +23,8 @@ import { swarmChecks } from "./swarm-checks";
 import { clusterChecks } from "./cluster-checks";
 import { datascienceChecks } from "./datascience-checks";
 import { emulatorChecks } from "./emulator-checks";
+import { emulatedChecks } from "./emulated-checks";
+import { dropletImageMissing, ensureDropletImage } from "../emulator/droplet-image";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
   buildEngine,
@@ -160,26 +162,26 @@ async function withPlugins(
 }
 
 /**
+ * `--emulated` (npm run test:emulated): the emulated DigitalOcean whose droplets boot, apart
+ * because it takes longer and needs more of the machine (root, loop devices, the droplet image).
+ */
+const EMULATED = process.argv.includes("--emulated");
+
+/**
  * The groups of checks to run: DROPSTACK_ENGINE_CHECKS=deploy,datascience (say) runs only those,
  * to work on one part; unset, every group. The closing line counts what ran.
  */
-const GROUPS = [
-  "engine",
-  "compose",
-  "host",
-  "swarm",
-  "cluster",
-  "deploy",
-  "datascience",
-  "emulator",
-];
+const GROUPS = EMULATED
+  ? ["emulated"]
+  : ["engine", "compose", "host", "swarm", "cluster", "deploy", "datascience", "emulator"];
 const chosen = (process.env.DROPSTACK_ENGINE_CHECKS ?? "").split(",").filter(Boolean);
 for (const g of chosen)
   if (!GROUPS.includes(g))
     throw new Error(
       `DROPSTACK_ENGINE_CHECKS: no group "${g}"; the groups are ${GROUPS.join(", ")}`,
     );
-const runs = (group: string) => chosen.length === 0 || chosen.includes(group);
+const runs = (group: string) =>
+  GROUPS.includes(group) && (chosen.length === 0 || chosen.includes(group));
 
 async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Promise<void> {
   if (chosen.length > 0) log(`only the groups ${chosen.join(", ")} (DROPSTACK_ENGINE_CHECKS)`);
@@ -217,6 +219,19 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
         "droplet's SSH, a refresh with no changes, destroy)",
       ["digitalocean", "docker", "random", "command", "tls"],
       () => emulatorChecks(pulumi, project, check),
+    );
+  if (runs("emulated"))
+    await withPlugins(
+      "the emulated DigitalOcean's whole up of dev (boot, cloud-init, Docker over SSH, HTTPS, " +
+        "the node's data and ports, resize, replacement, destroy)",
+      ["digitalocean", "docker", "random", "command", "tls"],
+      async () => {
+        const why = standinsMissing() ?? dropletImageMissing(engine);
+        if (why !== undefined) throw new Error(`the emulated droplets cannot run: ${why}`);
+        ensureStandins(engine, log);
+        ensureDropletImage(engine, log);
+        await emulatedChecks(pulumi, engine, project, check, (name, fn) => check(name, fn, true));
+      },
     );
 }
 
