@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import * as crypto from "crypto";
-import { CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
+import { CA_VARIABLE, caId, CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
 import { onNode } from "./on-node";
 import { DATA_NODE_LABEL } from "../stackfile";
@@ -51,7 +51,7 @@ export class Proxy extends pulumi.ComponentResource {
     this.caCertificate = files.caCertificate;
     const image = caddyImage(name, args.nodeId, parent);
     const volumes = proxyVolumes(name, args, parent);
-    this.container = proxyContainer(name, args, image, files.uploads, volumes, parent);
+    this.container = proxyContainer(name, args, image, files, volumes, parent);
 
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
@@ -122,10 +122,11 @@ function proxyContainer(
   name: string,
   args: ProxyArgs,
   image: docker.RemoteImage,
-  uploads: docker.types.input.ContainerUpload[],
+  { uploads, caCertificate }: ReturnType<typeof proxyUploads>,
   volumes: docker.types.input.ContainerVolume[],
   parent: Parent,
 ): docker.Container {
+  const ca = caEnvironment(caCertificate);
   return new docker.Container(
     `${name}-container`,
     {
@@ -133,6 +134,7 @@ function proxyContainer(
       image: image.imageId,
       envs: [
         pulumi.interpolate`${SITE_VARIABLE}=${args.site}`,
+        ...Object.entries(ca).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
         // Where Caddy keeps certificates and its autosaved config: the mounts below. The
         // official image sets the same; said here so nothing depends on that.
         `XDG_DATA_HOME=${PROXY_PATHS.data}`,
@@ -152,6 +154,13 @@ function proxyContainer(
     },
     { ...parent, dependsOn: args.after, deleteBeforeReplace: true, ...onNode(args.nodeId) },
   );
+}
+
+/** The `internal` CA's name in Caddy (CA_VARIABLE), where there is one. */
+function caEnvironment(
+  caCertificate: pulumi.Output<string> | undefined,
+): Record<string, pulumi.Output<string>> {
+  return caCertificate ? { [CA_VARIABLE]: caCertificate.apply(caId) } : {};
 }
 
 /**
@@ -239,7 +248,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
       secrets.push(files.secret);
     }
 
-    this.service = swarmProxyService(name, args, configs, secrets, provider);
+    this.service = swarmProxyService(name, args, configs, secrets, this.caCertificate, provider);
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
 }
@@ -308,6 +317,7 @@ function swarmProxyService(
   args: SwarmProxyArgs,
   configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[],
   secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[],
+  caCertificate: pulumi.Output<string> | undefined,
   provider: pulumi.CustomResourceOptions,
 ): docker.Service {
   return new docker.Service(
@@ -319,6 +329,7 @@ function swarmProxyService(
           image: CADDY_IMAGE,
           env: {
             [SITE_VARIABLE]: args.site,
+            ...caEnvironment(caCertificate),
             XDG_DATA_HOME: PROXY_PATHS.data,
             XDG_CONFIG_HOME: PROXY_PATHS.config,
           },

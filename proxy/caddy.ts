@@ -2,6 +2,7 @@
 // HTTP to HTTPS redirects and WebSocket pass-through (Jupyter's kernels) with no configuration.
 // Its Caddyfile comes from one pure function, so `dropstack proxy --stack NAME` prints exactly
 // what the node runs and the tests hand exactly that to `caddy validate`.
+import { createHash } from "crypto";
 
 /** The Caddy release the node runs; `scripts/caddy/build.sh` builds the same one for the tests. */
 export const CADDY_VERSION = "2.11.9";
@@ -26,6 +27,19 @@ export const PROXY_PATHS = {
  * depends only on the stack's config and Stackfile, never on the address DigitalOcean assigns.
  */
 export const SITE_VARIABLE = "DROPSTACK_SITE";
+
+/**
+ * The environment variable that names the `internal` CA in Caddy (`caId`). Caddy keeps the
+ * intermediate it makes and the certificates it signs under that name on the data volume; a new
+ * root (a stack destroyed and brought up again on its kept volume) gets a new name, so it never
+ * meets an intermediate signed by the old one, which no browser given the new root would trust.
+ */
+export const CA_VARIABLE = "DROPSTACK_CA";
+
+/** The `internal` CA's name in Caddy: from its root certificate, so a new root is a new CA. */
+export function caId(rootCertPem: string): string {
+  return `dropstack-${createHash("sha256").update(rootCertPem).digest("hex").slice(0, 12)}`;
+}
 
 /** How the proxy gets its certificate. */
 export type CertificateSource =
@@ -80,7 +94,7 @@ export function renderCaddyfile(config: ProxyConfig): string {
       // The container has no trust store worth writing to; the CA is exported instead.
       "skip_install_trust",
       "pki {",
-      "\tca local {",
+      `\tca {$${CA_VARIABLE}} {`,
       "\t\tname dropstack",
       "\t\troot {",
       `\t\t\tcert ${config.caFiles?.cert ?? PROXY_PATHS.caCert}`,
@@ -93,7 +107,7 @@ export function renderCaddyfile(config: ProxyConfig): string {
 
   const site: string[] = [];
   if (config.certificates === "internal") {
-    site.push("tls internal");
+    site.push("tls {", `\tissuer internal {`, `\t\tca {$${CA_VARIABLE}}`, "\t}", "}");
   } else if (config.certificates === "acme-ip" || config.acmeDirectory) {
     const directory = config.acmeDirectory?.url ?? "https://acme-v02.api.letsencrypt.org/directory";
     site.push("tls {", `\tissuer acme ${directory} {`);

@@ -11,7 +11,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import type { Duplex } from "stream";
-import { renderCaddyfile, SITE_VARIABLE } from "../proxy/caddy";
+import { CA_VARIABLE, caId, renderCaddyfile, SITE_VARIABLE } from "../proxy/caddy";
 import { caddyBinary, testWithCaddy } from "./caddy";
 import { ROOT } from "./harness";
 import { jupyterPython, testWithJupyter } from "./jupyter";
@@ -358,6 +358,7 @@ describe("the front proxy, live with Caddy in front of jupyter_server", () => {
         {
           ...process.env,
           [SITE_VARIABLE]: "localhost",
+          [CA_VARIABLE]: caId(caPem),
           HOME: home,
           XDG_DATA_HOME: sub("caddy", "data"),
           XDG_CONFIG_HOME: sub("caddy", "config"),

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readStackConfigValues } from "../cli/stack-config";
-import { CADDY_IMAGE, CADDY_VERSION, renderCaddyfile } from "../proxy/caddy";
+import { caId, CADDY_IMAGE, CADDY_VERSION, renderCaddyfile } from "../proxy/caddy";
 import { candidateZones, recordFor } from "../proxy/dns";
 import { planProxy } from "../proxy/plan";
 import { parseStackfile } from "../stackfile";
@@ -200,12 +200,26 @@ describe("tls internal", () => {
 
   test("signs with that CA, sends no HSTS, and waits for the URL trusting that CA", () => {
     const caddyfile = upload(run, "/etc/caddy/Caddyfile");
-    expect(caddyfile).toContain("tls internal");
+    expect(caddyfile).toContain("\t\tissuer internal {\n\t\t\tca {$DROPSTACK_CA}\n");
     expect(caddyfile).not.toContain("Strict-Transport-Security");
     expect(run.outputs.url).toBe(`https://${FAKE_IP}/`);
     const env = run.find("command:local:Command", "app-ready").inputs.environment;
     expect(env.DROPSTACK_CA_PEM).toBe(run.outputs.caCertificate);
   });
+});
+
+// Found by the emulated DigitalOcean: after a destroy that kept the volume and an up that adopted
+// it, the new root met the intermediate Caddy had kept on the volume, signed by the old root, and
+// `up` waited for a URL no client given the new root could trust.
+test("names the CA in Caddy after its root, so a new root never uses an old root's intermediate", async () => {
+  const run = await runProgram({ stack: "dev", config: { "dropstack:tls": "internal" } });
+  const root = run.find("tls:index/selfSignedCert:SelfSignedCert", "proxy-ca").state!.certPem;
+  expect(envOf(run, "proxy-container").DROPSTACK_CA).toBe(caId(root));
+  expect(caId(root)).toMatch(/^dropstack-[0-9a-f]{12}$/);
+  expect(caId(`${root}\n`)).not.toBe(caId(root));
+  const caddyfile = upload(run, "/etc/caddy/Caddyfile");
+  expect(caddyfile).toContain("\tpki {\n\t\tca {$DROPSTACK_CA} {\n");
+  expect(caddyfile).not.toMatch(/ca local|tls internal/);
 });
 
 describe("tls off", () => {
@@ -318,13 +332,19 @@ describe("DNS zones", () => {
 
 describe("the Caddyfile, checked by Caddy at the version the node runs", () => {
   const caddy = () => caddyBinary()!;
-  const validate = (caddyfile: string, site: string) => {
+  const validate = (caddyfile: string, site: string, ca = "") => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-caddy-"));
     const file = path.join(dir, "Caddyfile");
     fs.writeFileSync(file, caddyfile);
     const result = spawnSync(caddy(), ["validate", "--adapter", "caddyfile", "--config", file], {
       encoding: "utf8",
-      env: { ...process.env, DROPSTACK_SITE: site, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      env: {
+        ...process.env,
+        DROPSTACK_SITE: site,
+        DROPSTACK_CA: ca,
+        XDG_DATA_HOME: dir,
+        XDG_CONFIG_HOME: dir,
+      },
     });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   };
@@ -383,7 +403,8 @@ describe("the Caddyfile, checked by Caddy at the version the node runs", () => {
           caFiles: { cert, key },
         }),
       );
-      const result = validate(here, envOf(run, "proxy-container").DROPSTACK_SITE);
+      const env = envOf(run, "proxy-container");
+      const result = validate(here, env.DROPSTACK_SITE, env.DROPSTACK_CA);
       expect(result.output).toContain("Valid configuration");
       expect(result.status).toBe(0);
     },
