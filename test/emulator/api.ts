@@ -47,6 +47,8 @@ export interface Emulator {
   /** `http://127.0.0.1:PORT`: DIGITALOCEAN_API_URL. */
   url: string;
   requests: RecordedRequest[];
+  /** When it started, in milliseconds since the epoch: a request's `at` counts from here. */
+  startedAt: number;
   /** The calls it had no route for (also in `requests`). */
   unknown: RecordedRequest[];
   state: EmulatorState;
@@ -160,6 +162,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     url: base,
     requests,
+    startedAt: started,
     unknown,
     state,
     stop: () =>

@@ -24,6 +24,8 @@ const ROOT_IMAGE = "dropstack-test/droplet-root:trixie";
 export const APT_REPO = "/srv/dropstack-apt";
 /** Where machines.ts mounts the stand-in images (`docker save` output) in a droplet. */
 export const IMAGES_DIR = "/srv/dropstack-images";
+/** DigitalOcean's metadata service, as a droplet reaches it. */
+export const METADATA_ADDRESS = "169.254.169.254";
 /** Where machines.ts mounts what the droplet's "hardware" is: its disks, in `disks`. */
 export const MACHINE_DIR = "/srv/dropstack-machine";
 
@@ -67,6 +69,38 @@ const FILES: Record<string, string> = {
     "#!/bin/sh",
     "/usr/local/sbin/dropstack-emulator-disks",
     'exec /sbin/init "$@"',
+    "",
+  ].join("\n"),
+  // The metadata service, off the droplet as DigitalOcean's is: in a network namespace of its
+  // own behind a veth pair, so that what the droplet's containers send it crosses the droplet's
+  // FORWARD chain (and DOCKER-USER) as it would on its way out of a real droplet.
+  "usr/local/sbin/dropstack-emulator-metadata": [
+    "#!/bin/sh",
+    "set -eu",
+    "ip netns delete dometa 2> /dev/null || true",
+    "ip link delete md0 2> /dev/null || true",
+    "ip netns add dometa",
+    "ip link add md0 type veth peer name md1",
+    "ip link set md1 netns dometa",
+    "ip addr add 169.254.169.1/24 dev md0",
+    "ip link set md0 up",
+    `ip netns exec dometa ip addr add ${METADATA_ADDRESS}/24 dev md1`,
+    "ip netns exec dometa ip link set md1 up",
+    "ip netns exec dometa ip link set lo up",
+    "ip netns exec dometa ip route add default via 169.254.169.1",
+    "mkdir -p /run/dropstack-metadata/v1",
+    "hostname > /run/dropstack-metadata/v1/hostname",
+    `exec ip netns exec dometa python3 -m http.server 80 --bind ${METADATA_ADDRESS} --directory /run/dropstack-metadata`,
+    "",
+  ].join("\n"),
+  "etc/systemd/system/dropstack-emulator-metadata.service": [
+    "[Unit]",
+    "Description=The emulated DigitalOcean metadata service",
+    "Before=cloud-init.service",
+    "[Service]",
+    "ExecStart=/usr/local/sbin/dropstack-emulator-metadata",
+    "[Install]",
+    "WantedBy=multi-user.target",
     "",
   ].join("\n"),
   // systemd-fstab-generator leaves block devices alone in a container; a droplet is a VM, whose
@@ -151,6 +185,12 @@ export function ensureDropletImage(engine: DockerEngine, log: (line: string) => 
     }
     // Loading kernel modules is the host's business: in a container it can only fail.
     fs.symlinkSync("/dev/null", path.join(dir, "etc/systemd/system/systemd-modules-load.service"));
+    const wants = path.join(dir, "etc/systemd/system/multi-user.target.wants");
+    fs.mkdirSync(wants);
+    fs.symlinkSync(
+      "/etc/systemd/system/dropstack-emulator-metadata.service",
+      path.join(wants, "dropstack-emulator-metadata.service"),
+    );
     const tar = spawnSync("tar", ["-C", dir, "--owner=0", "--group=0", "-c", "."]);
     if (tar.status !== 0) throw new Error(`tar of the droplet's files: ${tar.stderr}`);
     container = engine.docker(["create", ROOT_IMAGE]).trim();

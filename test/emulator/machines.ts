@@ -8,16 +8,19 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { DockerEngine } from "../engine/docker-engine";
-import { DROPLET_IMAGE, IMAGES_DIR, MACHINE_DIR } from "./droplet-image";
+import { APT_REPO, DROPLET_IMAGE, IMAGES_DIR, MACHINE_DIR } from "./droplet-image";
 import type { DropletHooks, BootResult } from "./droplets";
 import { firewallAllows, forward, Forwarder, OUTSIDE_ADDRESS } from "./ports";
-import type { DropletRecord, EmulatorState, VolumeRecord } from "./state";
+import { nextPrivateAddress } from "./network";
+import type { DropletRecord, EmulatorState, VolumeRecord, VpcRecord } from "./state";
 import type { VolumeHooks } from "./storage";
 import { VolumeDisks } from "./volume-disks";
 
 /** The Docker network the droplets are on: internal, so nothing on it reaches beyond it. */
 const NETWORK = "dropstack-emulator";
 const PREFIX = "dropstack-emulator-droplet-";
+/** On the emulator's networks, to find and remove them. */
+const LABEL = "dropstack.emulator=1";
 
 export interface MachinesOptions {
   engine: DockerEngine;
@@ -29,6 +32,8 @@ export interface MachinesOptions {
 }
 
 export class Machines {
+  /** While true, droplets boot with their apt mirror down (an empty repository). */
+  mirrorDown = false;
   private readonly forwarders = new Map<number, Forwarder>();
   private readonly disks: VolumeDisks;
   private saved: string | undefined;
@@ -59,6 +64,11 @@ export class Machines {
     return this.options.engine.docker(args);
   }
 
+  /** `docker inspect --format FORMAT` of the droplet's container. */
+  inspect(droplet: { id: number }, format: string): string {
+    return this.docker(["inspect", "--format", format, Machines.container(droplet)]).trim();
+  }
+
   /** Runs `script` with sh in the droplet's container. */
   exec(droplet: { id: number }, script: string): string {
     return this.docker(["exec", Machines.container(droplet), "sh", "-c", script]);
@@ -69,9 +79,11 @@ export class Machines {
     this.ensureNetwork();
     const seed = this.writeSeed(d);
     this.plug(d.id);
+    const vpc = state.vpcs.get(d.vpcUuid);
+    if (vpc === undefined) throw new Error(`droplet ${d.id}'s VPC ${d.vpcUuid} does not exist`);
+    const vpcNetwork = this.ensureVpcNetwork(vpc);
     this.docker([
-      "run",
-      "-d",
+      "create",
       ...["--name", Machines.container(d), "--hostname", d.name, "--network", NETWORK],
       // What systemd and a Docker engine inside need, short of --privileged (refused here:
       // see ../engine/cluster-checks.ts). SIGRTMIN+3 is systemd's "halt".
@@ -84,11 +96,16 @@ export class Machines {
       ...["-v", `${seed}:/var/lib/cloud/seed/nocloud:ro`],
       ...["-v", `${this.machineDir(d)}:${MACHINE_DIR}:ro`],
       ...["-v", `${this.savedImages()}:${IMAGES_DIR}:ro`],
+      ...(this.mirrorDown ? ["--tmpfs", APT_REPO] : []),
       // The droplet's Docker keeps its images on a volume, not on the container's overlay root
       // (overlay2 cannot stack on overlay), as a droplet's on its ext4 disk.
       ...["-v", "/var/lib/docker"],
       DROPLET_IMAGE,
     ]);
+    // Its private address, in its VPC's range, on a network of that VPC's droplets only.
+    const ipv4Private = nextPrivateAddress(vpc);
+    this.docker(["network", "connect", "--ip", ipv4Private, vpcNetwork, Machines.container(d)]);
+    this.docker(["start", Machines.container(d)]);
     const ipv4 = state.nextLoopback();
     this.forwarders.set(
       d.id,
@@ -96,12 +113,23 @@ export class Machines {
         firewallAllows(state, d, port, OUTSIDE_ADDRESS),
       ),
     );
-    return { ipv4 };
+    return { ipv4, ipv4Private };
   }
 
-  private ensureNetwork(): void {
-    const exists = this.docker(["network", "ls", "-q", "--filter", `name=^${NETWORK}$`]).trim();
-    if (exists === "") this.docker(["network", "create", "--internal", NETWORK]);
+  private ensureNetwork(name = NETWORK, subnet?: string): string {
+    const exists = this.docker(["network", "ls", "-q", "--filter", `name=^${name}$`]).trim();
+    if (exists === "")
+      this.docker([
+        ...["network", "create", "--internal"],
+        ...(subnet ? ["--subnet", subnet] : []),
+        ...["--label", LABEL, name],
+      ]);
+    return name;
+  }
+
+  /** The network of a VPC's droplets: its range, its droplets' private addresses. */
+  private ensureVpcNetwork(vpc: VpcRecord): string {
+    return this.ensureNetwork(`${NETWORK}-vpc-${vpc.id.slice(0, 8)}`, vpc.ipRange);
   }
 
   /** The droplet's user_data and meta-data, where cloud-init's NoCloud datasource reads them. */
@@ -210,6 +238,8 @@ export class Machines {
     }
     const left = this.docker(["ps", "-aq", "--filter", `name=^${PREFIX}`]).split("\n");
     if (left.some(Boolean)) this.docker(["rm", "-f", "-v", ...left.filter(Boolean)]);
+    const networks = this.docker(["network", "ls", "-q", "--filter", `label=${LABEL}`]).trim();
+    if (networks !== "") this.docker(["network", "rm", ...networks.split("\n")]);
     this.disks.removeAll();
   }
 }

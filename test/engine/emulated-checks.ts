@@ -22,6 +22,7 @@ import type { Pulumi } from "./pulumi-engine";
 import { tail } from "./pulumi-engine";
 import { mongoImage, notebookBase } from "./standins";
 import { nodeChecks } from "./emulated-node-checks";
+import { lifecycleChecks } from "./emulated-lifecycle-checks";
 
 const STACK = "dev";
 
@@ -109,7 +110,10 @@ export async function emulatedChecks(
     await check("a second up changes nothing", async () => {
       await ok(["preview", "--expect-no-changes"]);
     });
+
+    await lifecycleChecks(t, check);
   } finally {
+    // Whatever failed above, nothing is left running (a no-op after the last check's destroy).
     if (deployed) await run(["destroy", "--yes"]);
     await machines.stop();
     await emu.stop();

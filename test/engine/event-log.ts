@@ -16,6 +16,8 @@ export interface Step {
 }
 
 export interface EventLog {
+  /** The first event's time, in seconds since the epoch (whole seconds: the engine's stamps). */
+  t0: number;
   /** From the first event to the last, in seconds. */
   wall: number;
   /** From the first event to the first resource step: the program's start and first registration. */
@@ -35,7 +37,7 @@ export function readEventLog(text: string): EventLog {
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line));
-  if (events.length === 0) return { wall: 0, firstStep: 0, steps: [] };
+  if (events.length === 0) return { t0: 0, wall: 0, firstStep: 0, steps: [] };
   const time = (e: { timestamp: number }) => e.timestamp;
   const t0 = Math.min(...events.map(time));
   const open = new Map<string, Step>();
@@ -65,7 +67,7 @@ export function readEventLog(text: string): EventLog {
     }
   }
   const wall = Math.max(...events.map(time)) - t0;
-  return { wall, firstStep: steps.length > 0 ? steps[0].start : wall, steps };
+  return { t0, wall, firstStep: steps.length > 0 ? steps[0].start : wall, steps };
 }
 
 export function readEventLogFile(file: string): EventLog {
