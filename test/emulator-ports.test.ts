@@ -4,7 +4,7 @@
 import * as net from "net";
 import { startEmulator } from "./emulator/api";
 import { cidrHolds, firewallAllows, forward, FORWARDED_PORTS } from "./emulator/ports";
-import { DropletRecord, EmulatorState, FirewallRecord } from "./emulator/state";
+import { DropletRecord, EmulatorState, FirewallRecord, FirewallRule } from "./emulator/state";
 
 function droplet(id: number, tags: string[] = []): DropletRecord {
   return { id, tags } as unknown as DropletRecord;
@@ -23,7 +23,7 @@ function firewall(f: Partial<FirewallRecord>): FirewallRecord {
   };
 }
 
-const WEB = [
+const WEB: FirewallRule[] = [
   { protocol: "tcp", ports: "22", targets: { addresses: ["203.0.113.0/24"] } },
   { protocol: "tcp", ports: "80", targets: { addresses: ["0.0.0.0/0", "::/0"] } },
   { protocol: "tcp", ports: "440-450", targets: { addresses: ["0.0.0.0/0"] } },
@@ -99,7 +99,7 @@ describe("the volume hooks", () => {
       resizeVolume: (v) => void calls.push(`resize ${v.name} ${v.sizeGigabytes}`),
       deleteVolume: (v) => void calls.push(`delete ${v.name}`),
     });
-    const api = async (method: string, path: string, body?: unknown) => {
+    const api = async (method: string, path: string, body?: unknown): Promise<any> => {
       const r = await fetch(`${emu.url}${path}`, {
         method,
         headers: { authorization: "Bearer t", "content-type": "application/json" },

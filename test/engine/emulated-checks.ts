@@ -24,8 +24,6 @@ import { mongoImage, notebookBase } from "./standins";
 import { nodeChecks } from "./emulated-node-checks";
 import { lifecycleChecks } from "./emulated-lifecycle-checks";
 
-const STACK = "dev";
-
 /** What one emulated run holds: the API, its machines, and the stack's commands. */
 export interface Emulated {
   emu: Emulator;
@@ -39,13 +37,13 @@ export interface Emulated {
   droplet(): DropletRecord;
 }
 
-export async function emulatedChecks(
+/** The emulated DigitalOcean with booting droplets, and `stack`'s commands against it. */
+export async function startEmulated(
   pulumi: Pulumi,
   engine: DockerEngine,
   project: string,
-  check: Check,
-  gate: Check,
-): Promise<void> {
+  stackName: string,
+): Promise<Emulated & { stop(): Promise<void> }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-emulated-"));
   const state = new EmulatorState();
   const machines = new Machines({
@@ -56,14 +54,13 @@ export async function emulatedChecks(
   });
   const emu = await startEmulator({ state, ...machines.hooks() });
   const env = { DIGITALOCEAN_API_URL: emu.url, DIGITALOCEAN_TOKEN: "emulator-token" };
-  const stack = ["--stack", STACK];
-  const run = (args: string[]) => pulumi.runAsync([...args, ...stack], project, env);
+  const run = (args: string[]) => pulumi.runAsync([...args, "--stack", stackName], project, env);
   const ok = async (args: string[]) => {
     const r = await run(args);
     if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${tail(r.output)}`);
     return r.output;
   };
-  const t: Emulated = {
+  return {
     emu,
     machines,
     state,
@@ -76,19 +73,35 @@ export async function emulatedChecks(
       if (all.length !== 1) throw new Error(`${all.length} droplets at the emulated API, not 1`);
       return all[0];
     },
+    stop: async () => {
+      // Whatever failed, nothing is left running (a no-op after a check's own destroy).
+      await run(["destroy", "--yes"]);
+      await machines.stop();
+      await emu.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    },
   };
-  let deployed = false;
+}
+
+export async function emulatedChecks(
+  pulumi: Pulumi,
+  engine: DockerEngine,
+  project: string,
+  check: Check,
+  gate: Check,
+): Promise<void> {
+  const t = await startEmulated(pulumi, engine, project, "dev");
+  const { ok } = t;
   try {
     await gate(
       "pulumi up of the shipped dev stack (tls internal) boots a droplet, runs cloud-init and deploys over SSH",
       async () => {
         await ok(["stack", "select", "--create"]);
         await ok(["config", "set", "dropstack:tls", "internal"]);
-        deployed = true;
         await ok(["up", "--yes", "--skip-preview"]);
-        if (emu.unknown.length > 0)
+        if (t.emu.unknown.length > 0)
           throw new Error(
-            `calls the emulator does not know: ${emu.unknown.map((u) => `${u.method} ${u.path}`).join(", ")}`,
+            `calls the emulator does not know: ${t.emu.unknown.map((u) => `${u.method} ${u.path}`).join(", ")}`,
           );
       },
     );
@@ -113,10 +126,6 @@ export async function emulatedChecks(
 
     await lifecycleChecks(t, check);
   } finally {
-    // Whatever failed above, nothing is left running (a no-op after the last check's destroy).
-    if (deployed) await run(["destroy", "--yes"]);
-    await machines.stop();
-    await emu.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    await t.stop();
   }
 }

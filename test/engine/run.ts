@@ -24,6 +24,7 @@ import { clusterChecks } from "./cluster-checks";
 import { datascienceChecks } from "./datascience-checks";
 import { emulatorChecks } from "./emulator-checks";
 import { emulatedChecks } from "./emulated-checks";
+import { emulatedClusterChecks } from "./emulated-cluster-checks";
 import { dropletImageMissing, ensureDropletImage } from "../emulator/droplet-image";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
@@ -172,7 +173,7 @@ const EMULATED = process.argv.includes("--emulated");
  * to work on one part; unset, every group. The closing line counts what ran.
  */
 const GROUPS = EMULATED
-  ? ["emulated"]
+  ? ["emulated", "emulated-cluster"]
   : ["engine", "compose", "host", "swarm", "cluster", "deploy", "datascience", "emulator"];
 const chosen = (process.env.DROPSTACK_ENGINE_CHECKS ?? "").split(",").filter(Boolean);
 for (const g of chosen)
@@ -226,13 +227,31 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
         "the node's data and ports, resize, replacement, destroy)",
       ["digitalocean", "docker", "random", "command", "tls"],
       async () => {
-        const why = standinsMissing() ?? dropletImageMissing(engine);
-        if (why !== undefined) throw new Error(`the emulated droplets cannot run: ${why}`);
-        ensureStandins(engine, log);
-        ensureDropletImage(engine, log);
-        await emulatedChecks(pulumi, engine, project, check, (name, fn) => check(name, fn, true));
+        readyDroplets(engine);
+        await emulatedChecks(pulumi, engine, project, check, gateCheck);
       },
     );
+  if (runs("emulated-cluster"))
+    await withPlugins(
+      "the emulated DigitalOcean's cluster checks (three droplets, the swarm, placement, the " +
+        "routing mesh, Swarm's ports, destroy)",
+      ["digitalocean", "docker", "random", "command", "tls"],
+      async () => {
+        readyDroplets(engine);
+        await emulatedClusterChecks(pulumi, engine, project, check, gateCheck);
+      },
+    );
+}
+
+/** A check whose failure stops the checks after it. */
+const gateCheck = (name: string, fn: () => unknown) => check(name, fn, true);
+
+/** The stand-in images and the droplet image, made where missing. */
+function readyDroplets(engine: DockerEngine): void {
+  const why = standinsMissing() ?? dropletImageMissing(engine);
+  if (why !== undefined) throw new Error(`the emulated droplets cannot run: ${why}`);
+  ensureStandins(engine, log);
+  ensureDropletImage(engine, log);
 }
 
 /** The engine itself: config validation, the program loaded by ts-node, errors as users see them. */
