@@ -5,7 +5,9 @@
 # holds no data).
 set -u
 remaining=$1
-data_mount=$2
+# ssh joins its arguments into one command line for the node's shell, so an empty second
+# argument (a cluster node without a volume) does not arrive at all.
+data_mount=${2:-}
 
 fail() {
   echo "dropstack: the node is not ready: $1" >&2

@@ -17,12 +17,13 @@ function fakeTools(tools: Record<string, string>): string {
 }
 
 const REMOTE_SSH = [
-  // Drop ssh's options and the destination, then run the command here.
+  // Drop ssh's options and the destination, then run the command here as sshd does: ssh joins
+  // the arguments with spaces into one command line, which the node's shell splits again.
   'while [ "$#" -gt 0 ]; do case "$1" in -i|-o) shift 2 ;; root@*) shift; break ;; *) shift ;; esac; done',
-  'exec "$@"',
+  'exec sh -c "$*"',
 ].join("\n");
 
-function waitReady(tools: Record<string, string>, timeout = "30") {
+function waitReady(tools: Record<string, string>, timeout = "30", dataMount = "/mnt/data") {
   const bin = fakeTools(tools);
   return run("sh", [path.join(ROOT, "cloud-init", "wait-ready.sh")], undefined, {
     ...process.env,
@@ -30,7 +31,7 @@ function waitReady(tools: Record<string, string>, timeout = "30") {
     DROPSTACK_HOST: "203.0.113.10",
     DROPSTACK_SSH_OPTS: "-i .dropstack/dev/id_ed25519 -o StrictHostKeyChecking=yes",
     DROPSTACK_TIMEOUT: timeout,
-    DROPSTACK_DATA_MOUNT: "/mnt/data",
+    DROPSTACK_DATA_MOUNT: dataMount,
   });
 }
 
@@ -46,6 +47,13 @@ const HEALTHY = {
 describe("waiting for the node", () => {
   test("succeeds once cloud-init is done, the volume mounted and Docker answering", () => {
     expect(waitReady(HEALTHY)).toEqual({ status: 0, output: "dropstack: node ready\n" });
+  });
+
+  // Found by the emulated DigitalOcean: the empty argument did not survive ssh's command line,
+  // and node-check.sh's `set -u` failed every cluster node but the first.
+  test("passes on a cluster node without a data volume, whose empty mount point ssh drops", () => {
+    const result = waitReady({ ...HEALTHY, mountpoint: "exit 1" }, "30", "");
+    expect(result).toEqual({ status: 0, output: "dropstack: node ready\n" });
   });
 
   test("gives up on SSH after the timeout, naming the host, the last error and what to check", () => {

@@ -37,6 +37,13 @@ export interface Emulated {
   droplet(): DropletRecord;
 }
 
+/** What a failed command said: its diagnostics first (the summary after them is long), then its tail. */
+function failure(output: string): string {
+  const at = output.indexOf("Diagnostics:");
+  const end = output.indexOf("Outputs:", at);
+  return at >= 0 ? output.slice(at, end > at ? end : undefined).trim() : tail(output);
+}
+
 /** The emulated DigitalOcean with booting droplets, and `stack`'s commands against it. */
 export async function startEmulated(
   pulumi: Pulumi,
@@ -57,7 +64,7 @@ export async function startEmulated(
   const run = (args: string[]) => pulumi.runAsync([...args, "--stack", stackName], project, env);
   const ok = async (args: string[]) => {
     const r = await run(args);
-    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${tail(r.output)}`);
+    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${failure(r.output)}`);
     return r.output;
   };
   return {
