@@ -23,11 +23,18 @@ on() {
 node() { on "$DROPSTACK_SSH_OPTS" "$DROPSTACK_HOST" "$1"; }
 manager() { on "$DROPSTACK_MANAGER_SSH_OPTS" "$DROPSTACK_MANAGER_HOST" "$1"; }
 state='docker info --format "{{.Swarm.LocalNodeState}}"'
+# Docker refuses Swarm mode with live-restore on ("--live-restore daemon configuration is
+# incompatible with swarm mode"), and the node's daemon.json (cloud-config.yaml) turns it on, for
+# a single node's containers to outlive a Docker upgrade. A node that forms or joins a swarm turns
+# it off in place: dockerd reloads live-restore on SIGHUP (systemctl reload), with no restart and
+# no change to the droplet's user_data. DROPSTACK_DAEMON_JSON: for tests only.
+daemon_json=${DROPSTACK_DAEMON_JSON:-/etc/docker/daemon.json}
+no_live_restore="{ if grep -q '\"live-restore\": true' $daemon_json 2> /dev/null; then sed -i 's/\"live-restore\": true/\"live-restore\": false/' $daemon_json && systemctl reload docker; fi; tries=0; until [ \"\$(docker info --format '{{.LiveRestoreEnabled}}')\" = false ]; do tries=\$((tries + 1)); [ \$tries -le 30 ] || { echo 'swarm.sh: live-restore is still on' >&2; exit 1; }; sleep 1; done; } < /dev/null"
 
 case "${1:-}" in
   init)
     : "${DROPSTACK_ADDR:?}"
-    node "[ \"\$($state)\" = active ] || docker swarm init --advertise-addr $DROPSTACK_ADDR >&2"
+    node "$no_live_restore; [ \"\$($state)\" = active ] || docker swarm init --advertise-addr $DROPSTACK_ADDR >&2"
     # shellcheck disable=SC2016 # expanded on the node, not here.
     node 'printf "{\"worker\":\"%s\",\"manager\":\"%s\"}\n" "$(docker swarm join-token -q worker)" "$(docker swarm join-token -q manager)"'
     ;;
@@ -43,7 +50,7 @@ case "${1:-}" in
     members=$(manager "docker node ls -q")
     id=$(node "docker info --format '{{.Swarm.NodeID}}'")
     if [ -n "$id" ] && printf '%s\n' "$members" | grep -qxF "$id"; then exit 0; fi
-    printf '%s\n' "$token" | node "[ \"\$($state)\" = inactive ] || docker swarm leave --force >&2; read -r token; docker swarm join --advertise-addr $DROPSTACK_ADDR --token \"\$token\" $DROPSTACK_MANAGER_ADDR:2377 >&2"
+    printf '%s\n' "$token" | node "$no_live_restore; [ \"\$($state)\" = inactive ] || docker swarm leave --force >&2; read -r token; docker swarm join --advertise-addr $DROPSTACK_ADDR --token \"\$token\" $DROPSTACK_MANAGER_ADDR:2377 >&2"
     ;;
   label)
     : "${DROPSTACK_NODE:?}"

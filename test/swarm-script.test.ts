@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT } from "./harness";
 import { run } from "./tools";
+import * as YAML from "yaml";
 
 const SCRIPT = path.join(ROOT, "scripts", "swarm.sh");
 const FIRST = "203.0.113.10";
@@ -25,6 +26,8 @@ const DOCKER = [
   'echo "$SSH_HOST: docker $*" >> "$LOG"',
   'case "$*" in',
   // The first node's state comes from the test; any other node is not in a swarm yet.
+  // live-restore: off, as the daemon's is once swarm.sh has turned it off.
+  '  "info --format {{.LiveRestoreEnabled}}") echo false ;;',
   '  "info --format {{.Swarm.LocalNodeState}}") if [ "$SSH_HOST" = "$ACTIVE_HOST" ]; then echo active; else echo inactive; fi ;;',
   // The node's ID when it is in a swarm; the first node's list of its swarm's nodes.
   '  "info --format {{.Swarm.NodeID}}") if [ "$SSH_HOST" = "$ACTIVE_HOST" ]; then echo "$ACTIVE_ID"; fi ;;',
@@ -46,7 +49,7 @@ function swarm(
   const log = path.join(dir, "log");
   fs.writeFileSync(log, "");
   const result = run("sh", [SCRIPT, action], stdin, {
-    PATH: `${dir}:/usr/bin:/bin`,
+    PATH: `${env.EXTRA_PATH ? `${env.EXTRA_PATH}:` : ""}${dir}:/usr/bin:/bin`,
     LOG: log,
     ACTIVE_HOST: "",
     ACTIVE_ID: "",
@@ -77,11 +80,53 @@ describe("scripts/swarm.sh", () => {
       output: '{"worker":"SWMTKN-1-worker","manager":"SWMTKN-1-manager"}\n',
     });
     expect(calls).toEqual([
+      `${FIRST}: docker info --format {{.LiveRestoreEnabled}}`,
       `${FIRST}: docker info --format {{.Swarm.LocalNodeState}}`,
       `${FIRST}: docker swarm init --advertise-addr 10.10.0.2`,
       `${FIRST}: docker swarm join-token -q worker`,
       `${FIRST}: docker swarm join-token -q manager`,
     ]);
+  });
+
+  // Found by the emulated DigitalOcean's cluster up: Docker refuses `swarm init` and `swarm join`
+  // with live-restore on, which the node's user_data turns on.
+  test("init and join turn off the live-restore the node's daemon.json turns on, first", () => {
+    const cloudConfig = YAML.parse(
+      fs.readFileSync(path.join(ROOT, "cloud-init", "cloud-config.yaml"), "utf8"),
+    );
+    const daemon: string = cloudConfig.write_files.find(
+      (f: { path: string }) => f.path === "/etc/docker/daemon.json",
+    ).content;
+    expect(daemon).toContain('"live-restore": true');
+    for (const action of ["init", "join"]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-daemon-"));
+      const file = path.join(dir, "daemon.json");
+      fs.writeFileSync(file, daemon);
+      fs.writeFileSync(
+        path.join(dir, "systemctl"),
+        '#!/bin/sh\necho "$SSH_HOST: systemctl $*" >> "$LOG"\n',
+        {
+          mode: 0o755,
+        },
+      );
+      const { status, calls } = swarm(
+        action,
+        {
+          DROPSTACK_HOST: SECOND,
+          DROPSTACK_ADDR: "10.10.0.3",
+          DROPSTACK_ROLE: "worker",
+          DROPSTACK_DAEMON_JSON: file,
+          EXTRA_PATH: dir,
+        },
+        TOKENS,
+      );
+      expect(status).toBe(0);
+      expect(fs.readFileSync(file, "utf8")).toContain('"live-restore": false');
+      const reload = calls.indexOf(`${SECOND}: systemctl reload docker`);
+      const swarmCall = calls.findIndex((c) => / docker swarm (init|join) /.test(c));
+      expect(reload).toBeGreaterThanOrEqual(0);
+      expect(reload).toBeLessThan(swarmCall);
+    }
   });
 
   test("init on a node already in its swarm only prints the tokens", () => {
