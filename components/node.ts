@@ -19,8 +19,11 @@ export interface NodeArgs {
   tags?: string[];
   /** DigitalOcean monitoring agent. @default true */
   monitoring?: boolean;
-  /** Weekly droplet backups. @default false */
-  backups?: boolean;
+  /**
+   * DigitalOcean's droplet backups: images of the droplet's disk, not of the data volume.
+   * @default false
+   */
+  dropletBackups?: boolean;
   /** A public IPv6 address. @default false */
   ipv6?: boolean;
   /** Data volume size in GiB. @default 10 */
@@ -222,7 +225,7 @@ function nodeDroplet(
       image: args.image ?? DEFAULTS.image,
       tags: [...new Set([...(args.tags ?? []), "dropstack"])],
       monitoring: args.monitoring ?? DEFAULTS.monitoring,
-      backups: args.backups ?? DEFAULTS.backups,
+      backups: args.dropletBackups ?? DEFAULTS.dropletBackups,
       ipv6: args.ipv6 ?? DEFAULTS.ipv6,
       sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
       userData: pulumi.secret(userData),

@@ -98,10 +98,11 @@ describe("the prod stack", () => {
     run = await runStack("prod");
   });
 
-  test("is a larger node with backups and monitoring whose data outlives destroy", () => {
+  test("is a larger node with monitoring whose data outlives destroy", () => {
     expect(run.find(DROPLET).inputs).toMatchObject({
       size: "s-4vcpu-8gb",
-      backups: true,
+      // Droplet backups would image the droplet's disk, not the data volume.
+      backups: false,
       monitoring: true,
     });
     expect(run.find(VOLUME).retainOnDelete).toBe(true);
