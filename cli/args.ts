@@ -117,6 +117,7 @@ export async function parseFromArgs(
   partial?: StackSpec;
   output?: string;
   swarm?: boolean;
+  stack?: string;
 }> {
   const parsed = parseArgs({ args, options, allowPositionals: true });
   const values = parsed.values as {
@@ -141,13 +142,13 @@ export async function parseFromArgs(
     if (!(e instanceof StackfileError)) throw e;
     report(err, "error", e.diagnostics);
     report(err, "warning", e.warnings);
-    return { config, partial: e.partial, swarm };
+    return { config, partial: e.partial, swarm, stack: values.stack };
   }
   report(err, "warning", result.warnings);
   // What `pulumi up` on that stack would warn about, from the same function.
   if (config !== undefined)
     for (const w of stackWarnings(config, result.spec)) err.write(`warning: ${w}\n`);
-  return { result, config, output: values.output, swarm };
+  return { result, config, output: values.output, swarm, stack: values.stack };
 }
 
 /** The Stackfile the command line names, or the stack's own; a CliError when there is none. */
