@@ -23,6 +23,7 @@ import { swarmChecks } from "./swarm-checks";
 import { clusterChecks } from "./cluster-checks";
 import { datascienceChecks } from "./datascience-checks";
 import { emulatorChecks } from "./emulator-checks";
+import { backupChecks } from "./backup-checks";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
   buildEngine,
@@ -172,6 +173,7 @@ const GROUPS = [
   "deploy",
   "datascience",
   "emulator",
+  "backup",
 ];
 const chosen = (process.env.DROPSTACK_ENGINE_CHECKS ?? "").split(",").filter(Boolean);
 for (const g of chosen)
@@ -218,6 +220,7 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
       ["digitalocean", "docker", "random", "command", "tls"],
       () => emulatorChecks(pulumi, project, check),
     );
+  if (runs("backup")) await backupChecks(engine, PREFIX, check, notRunHere);
 }
 
 /** The engine itself: config validation, the program loaded by ts-node, errors as users see them. */
