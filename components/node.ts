@@ -7,6 +7,9 @@ import * as path from "path";
 import { DATA_MOUNT, renderUserData } from "../cloud-init";
 import { DEFAULTS } from "../config";
 import { PUBLIC_PORTS } from "../config/warnings";
+import { sshOptions } from "./ssh-options";
+
+export { sshOptions };
 
 export interface NodeArgs {
   /** DigitalOcean region slug. @default "nyc3" */
@@ -337,24 +340,6 @@ function readinessCommand(
       customTimeouts: { create: `${timeoutSeconds + 120}s` },
     },
   );
-}
-
-/** `ssh` options that authenticate with the deploy key and accept only the pinned host key. */
-export function sshOptions(keyPath: string, knownHostsPath: string): string[] {
-  return [
-    "-i",
-    keyPath,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${knownHostsPath}`,
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "ServerAliveInterval=30",
-  ];
 }
 
 /** A known_hosts line pinning `hostPublicKey` for `host`. */
