@@ -6,6 +6,7 @@ import * as path from "path";
 import type { BackupPlan } from "../backup/plan";
 import { planText, scheduleEnvironment } from "../backup/plan";
 import type { BackupRetention, BackupSchedule } from "../config";
+import { lastBackupTime } from "./backup-status";
 import { onNode } from "./on-node";
 import { contextHash } from "./stack";
 
@@ -51,12 +52,15 @@ export class Backups extends pulumi.ComponentResource {
   public readonly password: pulumi.Output<string>;
   /** The backup container's name, which `dropstack backups` and `restore` run commands in. */
   public readonly containerName: pulumi.Output<string>;
+  /** When the last successful backup ended (ISO 8601), read from the bucket; undefined: none. */
+  public readonly lastBackup: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:Backups", name, {}, opts);
     const parent = { parent: this };
-    const bucket = backupBucket(name, args, this);
+    const { bucket, spaces } = backupBucket(name, args, this);
     this.bucket = bucket.name;
+    this.lastBackup = lastBackupTime(bucket.name, args.region, spaces);
     this.repository = pulumi.interpolate`s3:https://${args.region}.digitaloceanspaces.com/${bucket.name}`;
     // The bucket's own key: readwrite on it and nothing else, the only one that reaches the node.
     const key = new digitalocean.SpacesKey(
@@ -85,6 +89,7 @@ export class Backups extends pulumi.ComponentResource {
       bucket: this.bucket,
       repository: this.repository,
       containerName: this.containerName,
+      lastBackup: this.lastBackup,
     });
   }
 }
@@ -98,7 +103,7 @@ function backupBucket(
   name: string,
   args: BackupsArgs,
   parent: pulumi.Resource,
-): digitalocean.SpacesBucket {
+): { bucket: digitalocean.SpacesBucket; spaces: digitalocean.Provider } {
   const admin = new digitalocean.SpacesKey(
     `${name}-admin-key`,
     { name: `${args.prefix}-backups-admin`, grants: [{ bucket: "", permission: "fullaccess" }] },
@@ -116,7 +121,7 @@ function backupBucket(
     { parent },
   );
   const retain = args.retainOnDestroy ?? true;
-  return new digitalocean.SpacesBucket(
+  const bucket = new digitalocean.SpacesBucket(
     `${name}-bucket`,
     {
       name: pulumi.interpolate`${args.prefix}-backups-${suffix.result}`,
@@ -127,6 +132,7 @@ function backupBucket(
     },
     { parent, provider: spaces, retainOnDelete: retain },
   );
+  return { bucket, spaces };
 }
 
 /** The image, built on the node from images/backup, and the container that runs it. */

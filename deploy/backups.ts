@@ -3,6 +3,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { backupPlan } from "../backup/plan";
+import { staleBackupWarning } from "../components/backup-status";
 import { Backups } from "../components/backups";
 import type { Node, Stack } from "../components";
 import { backupRegion, digitalOceanToken } from "../config";
@@ -26,7 +27,8 @@ export function deployBackups(
 ): Backups | undefined {
   const { node, provider } = target;
   if (config.dataBackups === "off" || node === undefined) return undefined;
-  return new Backups("backups", {
+  const schedule = config.dataBackups;
+  const backups = new Backups("backups", {
     prefix,
     region: backupRegion(config),
     schedule: config.dataBackups,
@@ -39,6 +41,11 @@ export function deployBackups(
     nodeId: node.droplet.id,
     after: Object.values(deployed.serviceComponents).flatMap((s) => s.containers),
   });
+  pulumi.all([backups.lastBackup, backups.containerName]).apply(([last, container]) => {
+    const warning = staleBackupWarning(last, schedule, container, new Date());
+    if (warning !== undefined) pulumi.log.warn(warning);
+  });
+  return backups;
 }
 
 /** The stack outputs of the backups: where they are, and the password that reads them. */
@@ -46,13 +53,17 @@ export function backupOutputs(config: DropstackConfig, backups: Backups | undefi
   if (backups === undefined) return {};
   return {
     /** Where the backups go, how often, and the container that makes them. */
-    backups: pulumi.all([backups.bucket, backups.repository]).apply(([bucket, repository]) => ({
-      schedule: config.dataBackups,
-      region: backupRegion(config),
-      bucket,
-      repository,
-      keptOnDestroy: config.retainBackupsOnDestroy,
-    })),
+    backups: pulumi
+      .all([backups.bucket, backups.repository, backups.lastBackup])
+      .apply(([bucket, repository, lastBackup]) => ({
+        schedule: config.dataBackups,
+        region: backupRegion(config),
+        bucket,
+        repository,
+        keptOnDestroy: config.retainBackupsOnDestroy,
+        /** When the last successful backup ended, as the bucket says at this up. */
+        lastBackup: lastBackup ?? "none yet",
+      })),
     /**
      * The restic repository's password, secret: keep a copy outside the stack, since a kept
      * bucket cannot be read without it once the stack (and its state) is gone.

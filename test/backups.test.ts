@@ -112,6 +112,7 @@ describe("data backups on (dataBackups daily)", () => {
       bucket: "dropstack-test-backups-k3x9q2ab",
       repository: "s3:https://nyc3.digitaloceanspaces.com/dropstack-test-backups-k3x9q2ab",
       keptOnDestroy: true,
+      lastBackup: "none yet",
     });
     expect(run.secrets).toContain("backupPassword");
     expect(run.secrets).not.toContain("backups");
@@ -200,4 +201,58 @@ describe("data backups", () => {
     expect(run.all(BUCKET)).toEqual([]);
     expect(run.all(CONTAINER).map((c) => c.name)).not.toContain("backups-container");
   });
+});
+
+describe("the last backup's time", () => {
+  const OBJECTS = "digitalocean:index/getSpacesBucketObjects:getSpacesBucketObjects";
+  const OBJECT = "digitalocean:index/getSpacesBucketObject:getSpacesBucketObject";
+  /** A bucket whose snapshot files were last written at `times` (as the provider gives them). */
+  const bucketWith = (times: Record<string, string>) => ({
+    [OBJECTS]: (inputs: any) => {
+      expect(inputs).toMatchObject({ prefix: "snapshots/", region: "nyc3" });
+      return { id: "o", bucket: inputs.bucket, region: inputs.region, keys: Object.keys(times) };
+    },
+    [OBJECT]: (inputs: any) => ({ id: inputs.key, lastModified: times[inputs.key] }),
+  });
+  const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toUTCString();
+
+  test("is the newest snapshot file's, read from the bucket at every up", async () => {
+    const newest = hoursAgo(3);
+    const run = await runProgram({
+      config: { "dropstack:dataBackups": "daily" },
+      calls: bucketWith({ "snapshots/aa": hoursAgo(30), "snapshots/bb": newest }),
+    });
+    expect(run.outputs.backups.lastBackup).toBe(new Date(Date.parse(newest)).toISOString());
+    expect(run.warnings.filter((w) => w.startsWith("dropstack:dataBackups"))).toEqual([]);
+  });
+
+  test("older than twice the schedule, is warned of on up", async () => {
+    const last = hoursAgo(49);
+    const run = await runProgram({
+      config: { "dropstack:dataBackups": "daily" },
+      calls: bucketWith({ "snapshots/aa": last }),
+    });
+    expect(run.warnings).toContain(
+      `dropstack:dataBackups: the last backup ended at ${new Date(Date.parse(last)).toISOString()}, ` +
+        "49 hours ago, more than twice the daily schedule: backups are failing or not running. " +
+        "On the node, `docker logs dropstack-test-backup` says why; " +
+        "`npx dropstack backups --stack <stack>` lists them",
+    );
+  });
+
+  test("hourly, three hours is already too old", async () => {
+    const run = await runProgram({
+      config: { "dropstack:dataBackups": "hourly" },
+      calls: bucketWith({ "snapshots/aa": hoursAgo(3) }),
+    });
+    expect(run.warnings.filter((w) => w.startsWith("dropstack:dataBackups"))).toHaveLength(1);
+  });
+});
+
+test("newest reads the provider's RFC 1123 times (Go's, zone UTC) and skips what it cannot", async () => {
+  const { newest } = await import("../components/backup-status");
+  expect(
+    newest(["Fri, 04 Dec 2026 23:00:00 UTC", "Sat, 05 Dec 2026 06:40:00 UTC", "garbage"]),
+  ).toBe("2026-12-05T06:40:00.000Z");
+  expect(newest([])).toBeUndefined();
 });

@@ -178,6 +178,13 @@ const REGION_LIST = [
 );
 
 const DEFAULT_CALLS: Record<string, (inputs: any) => any> = {
+  // A new backups bucket: no snapshot yet.
+  "digitalocean:index/getSpacesBucketObjects:getSpacesBucketObjects": (inputs) => ({
+    id: "objects",
+    bucket: inputs.bucket,
+    region: inputs.region,
+    keys: [],
+  }),
   "digitalocean:index/getRegions:getRegions": () => ({ id: "regions", regions: REGION_LIST }),
   "digitalocean:index/getSizes:getSizes": (inputs) => {
     const slugs: string[] = inputs.filters?.find((f: any) => f.key === "slug")?.values ?? [];
