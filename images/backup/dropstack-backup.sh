@@ -113,7 +113,11 @@ resolve() {
       '[.[] | select(.id | startswith($p))] | if length == 1 then .[0].id else empty end')" ;;
   esac
   [ -n "$id" ] && [ -n "$1" ] && printf '%s\n' "$id" && return 0
-  say "no backup matches $1; the backups (ID, time UTC, size in bytes):"
+  case "$1" in
+    before:*) wanted="at or before $(jq -rn --argjson t "${1#before:}" '$t | todate')" ;;
+    *) wanted="matches $1" ;;
+  esac
+  say "no backup $wanted; the backups (ID, time UTC, size in bytes):"
   snapshots >&2
   exit 3
 }

@@ -69,6 +69,7 @@ export async function backupChecks(
   const setup = await startSetup(engine, prefix);
   try {
     await backupAndRestoreChecks(engine, setup, check);
+    await commandLineChecks(setup, check);
     await retentionChecks(setup, check);
   } finally {
     setup.moto.kill();
@@ -332,4 +333,64 @@ async function runFor(
     // Its process group: the script and the restic it may be running.
     process.kill(-child.pid!, "SIGTERM");
   }
+}
+
+/**
+ * `npx dropstack backups` and `restore` as users type them, for the shipped prod stack, with an
+ * ssh stand-in that runs on this machine what the command line sends to the node: `docker exec
+ * <container> dropstack-backup ARGS`, which it runs as the container would.
+ */
+async function commandLineChecks(setup: Setup, check: Check): Promise<void> {
+  const work = path.dirname(setup.data);
+  const ssh = path.join(work, "ssh");
+  fs.writeFileSync(
+    ssh,
+    "#!/bin/sh\n" +
+      "# ssh OPTIONS... root@HOST docker exec CONTAINER dropstack-backup ARGS...\n" +
+      'while [ "$#" -gt 0 ]; do case "$1" in root@*) shift; break ;; *) shift ;; esac; done\n' +
+      '[ "$1 $2 $3 $4" = "docker exec dropstack-prod-backup dropstack-backup" ] || exit 99\n' +
+      "shift 4\n" +
+      `exec sh ${SCRIPT} "$@"\n`,
+    { mode: 0o755 },
+  );
+  fs.mkdirSync(path.join(work, "nodes", "prod"), { recursive: true });
+  fs.writeFileSync(path.join(work, "nodes", "prod", "known_hosts"), "192.0.2.1 ssh-ed25519 AAAA\n");
+  const dropstack = (...args: string[]) =>
+    spawnSync("node", [path.join(ROOT, "bin", "dropstack.js"), ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...setup.env,
+        DROPSTACK_SSH: ssh,
+        DROPSTACK_NODE_FILES: path.join(work, "nodes"),
+      },
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+  await check(
+    "npx dropstack backups and restore --stack prod --at <time> list the backups and put a deleted notebook back, through the node's SSH",
+    () => {
+      const listed = dropstack("backups", "--stack", "prod");
+      if (
+        listed.status !== 0 ||
+        !/^ID {8}TIME \(UTC\) {12}SIZE\n[0-9a-f]{8} {2}\S+Z {2}[\d.]+ KiB\n$/.test(listed.stdout)
+      )
+        throw new Error(`backups: ${listed.status}\n${listed.stdout}${listed.stderr}`);
+      const notebook = path.join(setup.data, "web", "notebooks", "sub", "notes.ipynb");
+      fs.rmSync(notebook);
+      const restored = dropstack("restore", "--stack", "prod", "--at", new Date().toISOString());
+      if (restored.status !== 0 || !/restored backup [0-9a-f]{64}/.test(restored.stderr))
+        throw new Error(`restore: ${restored.status}\n${restored.stderr}`);
+      if (!fs.readFileSync(notebook).equals(setup.notebooks["sub/notes.ipynb"]))
+        throw new Error("the notebook is not as it was backed up");
+      const early = dropstack("restore", "--stack", "prod", "--at", "2000-01-01");
+      expectEqual(early.status, 1, "exit status for a time before every backup");
+      if (
+        !early.stderr.startsWith(
+          "dropstack-backup: no backup at or before 2000-01-01T00:00:00Z; the backups (ID, time UTC, size in bytes):\n",
+        )
+      )
+        throw new Error(`not refused as too early:\n${early.stderr}`);
+    },
+  );
 }
