@@ -68,9 +68,12 @@ export async function backupChecks(
   }
   const setup = await startSetup(engine, prefix);
   try {
-    await backupAndRestoreChecks(engine, setup, check);
+    await firstBackupCheck(setup, check);
+    await restoreChecks(engine, setup, check);
+    await refusalChecks(setup, check);
     await commandLineChecks(setup, check);
     await retentionChecks(setup, check);
+    await scheduleChecks(setup, check);
   } finally {
     setup.moto.kill();
     for (const c of [setup.db, setup.web]) tryDocker(engine, ["rm", "-f", c]);
@@ -160,11 +163,7 @@ function restic(setup: Setup, args: string[], extra: Record<string, string> = {}
   return r.stdout.toString();
 }
 
-async function backupAndRestoreChecks(
-  engine: DockerEngine,
-  setup: Setup,
-  check: Check,
-): Promise<void> {
+async function firstBackupCheck(setup: Setup, check: Check): Promise<void> {
   const { data } = setup;
   await check(
     "dropstack-backup makes the repository and backs up the notebooks and the database's dump made in its own container, not the proxy's certificates or the database's live files",
@@ -184,6 +183,10 @@ async function backupAndRestoreChecks(
       expectEqual(leaked, [], "the proxy's and the database's own folders in the backup");
     },
   );
+}
+
+async function restoreChecks(engine: DockerEngine, setup: Setup, check: Check): Promise<void> {
+  const { data } = setup;
   await check(
     "dropstack-backup restore puts a deleted notebook back byte for byte and the database back from its dump, stopping the web service's container meanwhile",
     () => {
@@ -212,6 +215,9 @@ async function backupAndRestoreChecks(
         throw new Error(`the restore did not say what it did:\n${said.stderr}`);
     },
   );
+}
+
+async function refusalChecks(setup: Setup, check: Check): Promise<void> {
   await check(
     "dropstack-backup snapshots lists each backup with its time and size; a restore point that does not exist is refused with the list",
     () => {
@@ -295,6 +301,9 @@ async function retentionChecks(setup: Setup, check: Check): Promise<void> {
       if (!third.includes("T18:00:00")) throw new Error(`kept ${third}, not the day's last`);
     },
   );
+}
+
+async function scheduleChecks(setup: Setup, check: Check): Promise<void> {
   await check(
     "dropstack-backup run backs up at once when the last backup is older than the schedule, and not again within it",
     async () => {
