@@ -127,6 +127,25 @@ describe("dropstack backups", () => {
   });
 });
 
+test.each([
+  [
+    ["restore", "--stack", "prod", "--at"],
+    "dropstack restore: --at needs a value: --at ID|TIME|latest\n",
+  ],
+  [
+    ["backups", "prod"],
+    'dropstack backups: unexpected argument "prod"; the only option is --stack NAME\n',
+  ],
+])("%j is refused before the node is asked", async (argv, err) => {
+  expect(await withNode("down", ...argv)).toEqual({ code: 2, out: "", err });
+});
+
+test("backups without --stack says it needs one", async () => {
+  const { code, err } = await withNode("down", "backups");
+  expect(code).toBe(2);
+  expect(err.split("\n")[0]).toBe("dropstack: backups needs --stack NAME");
+});
+
 describe("dropstack restore", () => {
   test("without --at lists the backups and restores nothing", async () => {
     const { code, out, err } = await withNode("list", "restore", "--stack", "prod");

@@ -17,6 +17,8 @@ import { BASE_IMAGE } from "./base-image";
 import { expectEqual, tryDocker, waitUntil } from "./checks";
 import type { Check } from "./checks";
 import type { DockerEngine } from "./docker-engine";
+import { tail } from "./pulumi-engine";
+import type { Pulumi } from "./pulumi-engine";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, "images", "backup", "dropstack-backup.sh");
@@ -400,6 +402,34 @@ async function commandLineChecks(setup: Setup, check: Check): Promise<void> {
         )
       )
         throw new Error(`not refused as too early:\n${early.stderr}`);
+    },
+  );
+}
+
+/**
+ * The engine's own run of the program refuses a stack that still sets the old key `backups`,
+ * naming the keys that replace it, before anything is made (part of the engine group).
+ */
+export async function renamedKeyCheck(pulumi: Pulumi, project: string, check: Check) {
+  await check(
+    "a stack that still sets backups stops preview, naming dropletBackups and dataBackups",
+    () => {
+      pulumi.initStack(
+        "old-backups",
+        { "dropstack:target": "local", "dropstack:backups": "true" },
+        project,
+      );
+      const r = pulumi.run(["preview", "--stack", "old-backups"], project);
+      const all = r.stdout + r.stderr;
+      const expected =
+        "- dropstack:backups: was renamed dropstack:dropletBackups: it turns on DigitalOcean's droplet backups";
+      if (
+        r.status === 0 ||
+        !all.includes(expected) ||
+        !all.includes("dropstack:dataBackups (off, daily or hourly)")
+      )
+        throw new Error(`expected ${JSON.stringify(expected)}:\n${tail(all)}`);
+      if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
     },
   );
 }

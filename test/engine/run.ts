@@ -23,7 +23,7 @@ import { swarmChecks } from "./swarm-checks";
 import { clusterChecks } from "./cluster-checks";
 import { datascienceChecks } from "./datascience-checks";
 import { emulatorChecks } from "./emulator-checks";
-import { backupChecks } from "./backup-checks";
+import { backupChecks, renamedKeyCheck } from "./backup-checks";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
   buildEngine,
@@ -271,6 +271,7 @@ async function engineChecks(pulumi: Pulumi, project: string): Promise<void> {
       if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
     },
   );
+  await renamedKeyCheck(pulumi, project, check);
   await check("a Stackfile error stops preview at its file, line and column", () => {
     fs.writeFileSync(path.join(project, "broken.yml"), "web:\n  image: x\n  imgae: y\n");
     pulumi.initStack(
