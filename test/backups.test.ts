@@ -256,3 +256,30 @@ test("newest reads the provider's RFC 1123 times (Go's, zone UTC) and skips what
   ).toBe("2026-12-05T06:40:00.000Z");
   expect(newest([])).toBeUndefined();
 });
+
+describe("the backup image", () => {
+  const image = path.join(__dirname, "..", "images", "backup");
+
+  test("puts the script where the command line runs it, executable, as the entrypoint", () => {
+    const dockerfile = fs.readFileSync(path.join(image, "Dockerfile"), "utf8");
+    expect(dockerfile).toContain("COPY dropstack-backup.sh /usr/local/bin/dropstack-backup\n");
+    expect(dockerfile).toContain('ENTRYPOINT ["dropstack-backup"]\nCMD ["run"]\n');
+    // COPY keeps the file's mode: a script without its run bit would not start.
+    const mode = require("child_process")
+      .execFileSync("git", ["ls-files", "--stage", "images/backup/dropstack-backup.sh"], {
+        cwd: path.join(__dirname, ".."),
+        encoding: "utf8",
+      })
+      .split(" ")[0];
+    expect(mode).toBe("100755");
+  });
+
+  test("builds with Docker's classic builder, as the node builds it", async () => {
+    const { checkBuilds } = await import("../stackfile");
+    const spec = {
+      file: "backup",
+      services: [{ name: "backup", build: { context: image, args: {} } }],
+    } as any;
+    expect(checkBuilds(spec, image, image)).toEqual([]);
+  });
+});
