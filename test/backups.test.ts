@@ -194,6 +194,18 @@ describe("data backups", () => {
     ]);
   });
 
+  test("preview the same resources as up", async () => {
+    const run = await runProgram({ preview: true, config: { "dropstack:dataBackups": "daily" } });
+    expect(run.find(BUCKET).inputs).toMatchObject({ region: "nyc3", acl: "private" });
+    expect(
+      run
+        .all(KEY)
+        .map((k) => k.name)
+        .sort(),
+    ).toEqual(["backups-admin-key", "backups-key"]);
+    expect(run.all(CONTAINER).map((c) => c.name)).toContain("backups-container");
+  });
+
   test("are nothing on the local target", async () => {
     const run = await runProgram({
       config: { "dropstack:target": "local", "dropstack:dataBackups": "daily" },
