@@ -76,9 +76,10 @@ backup() {
 }
 
 # The snapshots as JSON, oldest first; a repository that cannot be read (wrong password, no
-# bucket) fails here rather than read as no backups.
+# bucket) fails here rather than read as no backups. Without a lock: listing must not fail
+# while a scheduled backup prunes (which locks the repository exclusively).
 snapshots_json() {
-  json="$(restic snapshots --json --tag dropstack)" ||
+  json="$(restic snapshots --no-lock --json --tag dropstack)" ||
     fail "cannot read the backups in $RESTIC_REPOSITORY (restic says why above)"
   printf '%s\n' "$json"
 }
@@ -95,7 +96,7 @@ snapshots() {
   all="$(snapshots_json)"
   printf '%s\n' "$all" | jq -r ".[] | [.short_id, .id, ($JQ_EPOCH | todate)] | @tsv" |
     while IFS="$TAB" read -r short id time; do
-      size="$(restic stats --json --mode restore-size "$id" | jq -r .total_size)"
+      size="$(restic stats --no-lock --json --mode restore-size "$id" | jq -r .total_size)"
       printf '%s\t%s\t%s\n' "$short" "$time" "$size"
     done
 }

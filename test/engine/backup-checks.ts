@@ -220,6 +220,19 @@ async function restoreChecks(engine: DockerEngine, setup: Setup, check: Check): 
 }
 
 async function refusalChecks(setup: Setup, check: Check): Promise<void> {
+  await check("a dump that fails fails the backup: no snapshot is made without it", () => {
+    const newest = () =>
+      JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).at(-1).id as string;
+    const before = newest();
+    const plan = setup.env.DROPSTACK_BACKUP_PLAN.replace(
+      /^dump\t(\S+)\t(\S+)\t.*$/m,
+      "dump\t$1\t$2\techo half a dump; exit 7",
+    );
+    const r = script(setup, ["backup"], { DROPSTACK_BACKUP_PLAN: plan });
+    expectEqual(r.status, 1, "exit status with a failing dump");
+    if (!/the dump of db \(in \S+\) failed/.test(r.stderr)) throw new Error(r.stderr);
+    expectEqual(newest(), before, "the newest backup after the failed one");
+  });
   await check(
     "dropstack-backup snapshots lists each backup with its time and size; a restore point that does not exist is refused with the list",
     () => {
@@ -293,13 +306,14 @@ async function retentionChecks(setup: Setup, check: Check): Promise<void> {
         DROPSTACK_KEEP_WEEKLY: "0",
         DROPSTACK_KEEP_MONTHLY: "0",
       });
-      const kept = JSON.parse(restic(setup, ["snapshots", "--json"])).map((s: { time: string }) =>
-        s.time.slice(0, 10),
+      const kept = JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).map(
+        (s: { time: string }) => s.time.slice(0, 10),
       );
       const today = new Date().toISOString().slice(0, 10);
       expectEqual(kept, [day(4, "").trim(), day(3, "").trim(), today], "the days kept");
       // Of the day with two, the later one.
-      const third = JSON.parse(restic(setup, ["snapshots", "--json"]))[1].time as string;
+      const third = JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"]))[1]
+        .time as string;
       if (!third.includes("T18:00:00")) throw new Error(`kept ${third}, not the day's last`);
     },
   );
@@ -310,7 +324,8 @@ async function scheduleChecks(setup: Setup, check: Check): Promise<void> {
     "dropstack-backup run backs up at once when the last backup is older than the schedule, and not again within it",
     async () => {
       // The newest backup's ID: retention keeps one a day, so their number need not grow.
-      const newest = () => JSON.parse(restic(setup, ["snapshots", "--json"])).at(-1).id as string;
+      const newest = () =>
+        JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).at(-1).id as string;
       const before = newest();
       await runFor(setup, "3600", 4);
       expectEqual(newest(), before, "the newest backup after a run within the hour");
