@@ -68,8 +68,11 @@ export async function backupChecks(
     else notRunHere.push(`the backup checks (restic against moto's S3 server): ${missing}`);
     return;
   }
-  const setup = await startSetup(engine, prefix);
+  const port = await freePort();
+  const moto = startMoto(port);
+  let setup: Setup | undefined;
   try {
+    setup = await startSetup(engine, prefix, port, moto);
     await firstBackupCheck(setup, check);
     await restoreChecks(engine, setup, check);
     await refusalChecks(setup, check);
@@ -77,19 +80,28 @@ export async function backupChecks(
     await retentionChecks(setup, check);
     await scheduleChecks(setup, check);
   } finally {
-    setup.moto.kill();
-    for (const c of [setup.db, setup.web]) tryDocker(engine, ["rm", "-f", c]);
-    fs.rmSync(path.dirname(setup.data), { recursive: true, force: true });
+    // Whatever failed, moto and the containers do not outlive the checks.
+    moto.kill();
+    for (const s of ["web", "db"]) tryDocker(engine, ["rm", "-f", `${prefix}-backup-${s}-1`]);
+    if (setup) fs.rmSync(path.dirname(setup.data), { recursive: true, force: true });
   }
 }
 
-/** moto on a free loopback port, the two containers, and a data folder with notebooks in it. */
-async function startSetup(engine: DockerEngine, prefix: string): Promise<Setup> {
-  const port = await freePort();
+/** moto's S3 server on 127.0.0.1:`port` (scripts/moto/build.sh has installed it). */
+function startMoto(port: number): ChildProcess {
   const motoServer = spawnSync(path.join(ROOT, "scripts", "moto", "build.sh"), {
     encoding: "utf8",
   }).stdout.trim();
-  const moto = spawn(motoServer, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  return spawn(motoServer, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+}
+
+/** The two containers, a data folder with notebooks in it, and moto answering. */
+async function startSetup(
+  engine: DockerEngine,
+  prefix: string,
+  port: number,
+  moto: ChildProcess,
+): Promise<Setup> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-backup-"));
   const data = path.join(work, "data");
   const notebooks: Record<string, Buffer> = {
