@@ -33,6 +33,11 @@ commands:
                               builds: its header says what to build and label first)
   cloud-init [--stack NAME]   print the user_data the stack's node would get (default stack: dev)
   proxy --stack NAME          print the Caddyfile of the stack's HTTPS proxy (dropstack:tls)
+  backups --stack NAME        list the stack's data backups (dropstack:dataBackups): ID, time, size
+  restore --stack NAME [--at ID|TIME|latest]
+                              without --at, list the backups; with it, put that backup's files
+                              and database dumps back on the node (a TIME picks the last backup
+                              at or before it, UTC unless it says otherwise)
 
 Variables come from --var, then from the stack's stackVars (--stack). Unset ones ending in
 PASSWORD, SECRET, TOKEN or KEY are generated at deploy time; other unset ones are errors.
@@ -56,6 +61,8 @@ export const COMMAND_LINES: Record<string, { options: ParseArgsOptionsConfig; fi
   validate: { options: STACKFILE_OPTIONS, file: true },
   compose: { options: COMPOSE_OPTIONS, file: true },
   proxy: { options: PROXY_OPTIONS, file: false },
+  backups: { options: { stack: { type: "string" } }, file: false },
+  restore: { options: { stack: { type: "string" }, at: { type: "string" } }, file: false },
 };
 
 /** Each option as the usage writes it. */
@@ -64,6 +71,7 @@ const OPTION_USAGE: Record<string, string> = {
   var: "--var NAME=VALUE",
   output: "--output FILE",
   swarm: "--swarm",
+  at: "--at ID|TIME|latest",
 };
 
 /**
@@ -117,6 +125,7 @@ export async function parseFromArgs(
   partial?: StackSpec;
   output?: string;
   swarm?: boolean;
+  stack?: string;
 }> {
   const parsed = parseArgs({ args, options, allowPositionals: true });
   const values = parsed.values as {
@@ -141,13 +150,13 @@ export async function parseFromArgs(
     if (!(e instanceof StackfileError)) throw e;
     report(err, "error", e.diagnostics);
     report(err, "warning", e.warnings);
-    return { config, partial: e.partial, swarm };
+    return { config, partial: e.partial, swarm, stack: values.stack };
   }
   report(err, "warning", result.warnings);
   // What `pulumi up` on that stack would warn about, from the same function.
   if (config !== undefined)
     for (const w of stackWarnings(config, result.spec)) err.write(`warning: ${w}\n`);
-  return { result, config, output: values.output, swarm };
+  return { result, config, output: values.output, swarm, stack: values.stack };
 }
 
 /** The Stackfile the command line names, or the stack's own; a CliError when there is none. */

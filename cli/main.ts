@@ -4,6 +4,7 @@ import { COMMAND_LINES, commandLineProblem, USAGE } from "./args";
 import { validate } from "./validate";
 import { compose } from "./compose";
 import { cloudInit, proxy } from "./node";
+import { backups, restore } from "./backups";
 
 type Command = (
   args: string[],
@@ -17,6 +18,8 @@ const COMMANDS: Record<string, Command> = {
   validate,
   compose,
   proxy,
+  backups,
+  restore,
 };
 
 /** Runs one command; returns the exit status. Output goes to stdout, problems to stderr. */

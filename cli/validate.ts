@@ -6,14 +6,16 @@ import { checkBuilds, swarmProblems } from "../stackfile";
 import type { Diagnostic, StackSpec, SwarmProblem } from "../stackfile";
 import type { DropstackConfig } from "../config";
 import { planProxy, ProxyError } from "../proxy/plan";
-import { parseFromArgs, report } from "./args";
+import { backupSummary } from "../backup/plan";
+import { resourcePrefix } from "../config/naming";
+import { parseFromArgs, PROJECT_DIR, report, stackConfig } from "./args";
 
 export async function validate(
   args: string[],
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const { result, partial, config, swarm } = await parseFromArgs(args, err);
+  const { result, partial, config, swarm, stack } = await parseFromArgs(args, err);
   // Build problems too, of every service that could be read, so one run shows every error.
   const spec = result?.spec ?? partial;
   if (spec === undefined) return 1;
@@ -31,6 +33,11 @@ export async function validate(
       (spec.generated.length > 0 ? `; generated at deploy: ${spec.generated.join(", ")}` : "") +
       "\n",
   );
+  // What each kind of backup protects: the droplet's and the data's are easily confused.
+  if (config !== undefined && stack !== undefined) {
+    const prefix = resourcePrefix((await stackConfig()).readProjectName(PROJECT_DIR), stack);
+    for (const line of backupSummary(config, result.spec, prefix)) out.write(`${line}\n`);
+  }
   return 0;
 }
 

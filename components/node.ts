@@ -7,6 +7,9 @@ import * as path from "path";
 import { DATA_MOUNT, renderUserData } from "../cloud-init";
 import { DEFAULTS } from "../config";
 import { PUBLIC_PORTS } from "../config/warnings";
+import { sshOptions } from "./ssh-options";
+
+export { sshOptions };
 
 export interface NodeArgs {
   /** DigitalOcean region slug. @default "nyc3" */
@@ -19,8 +22,11 @@ export interface NodeArgs {
   tags?: string[];
   /** DigitalOcean monitoring agent. @default true */
   monitoring?: boolean;
-  /** Weekly droplet backups. @default false */
-  backups?: boolean;
+  /**
+   * DigitalOcean's droplet backups: images of the droplet's disk, not of the data volume.
+   * @default false
+   */
+  dropletBackups?: boolean;
   /** A public IPv6 address. @default false */
   ipv6?: boolean;
   /** Data volume size in GiB. @default 10 */
@@ -222,7 +228,7 @@ function nodeDroplet(
       image: args.image ?? DEFAULTS.image,
       tags: [...new Set([...(args.tags ?? []), "dropstack"])],
       monitoring: args.monitoring ?? DEFAULTS.monitoring,
-      backups: args.backups ?? DEFAULTS.backups,
+      backups: args.dropletBackups ?? DEFAULTS.dropletBackups,
       ipv6: args.ipv6 ?? DEFAULTS.ipv6,
       sshKeys: [sshKey.fingerprint, ...(args.sshKeyFingerprints ?? DEFAULTS.sshKeyFingerprints)],
       userData: pulumi.secret(userData),
@@ -334,24 +340,6 @@ function readinessCommand(
       customTimeouts: { create: `${timeoutSeconds + 120}s` },
     },
   );
-}
-
-/** `ssh` options that authenticate with the deploy key and accept only the pinned host key. */
-export function sshOptions(keyPath: string, knownHostsPath: string): string[] {
-  return [
-    "-i",
-    keyPath,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${knownHostsPath}`,
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "ServerAliveInterval=30",
-  ];
 }
 
 /** A known_hosts line pinning `hostPublicKey` for `host`. */

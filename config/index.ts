@@ -3,6 +3,7 @@
 // what is allowed. The settings and their defaults are in settings.ts, one reader per setting in
 // readers.ts, the rules between settings in rules.ts; all of it pure, so the command line checks a
 // stack's config without loading the Pulumi SDK (sdk.ts loads it where it is needed).
+import type * as pulumi from "@pulumi/pulumi";
 import { runError } from "../runtime/run-error";
 import { READERS } from "./readers";
 import type { Reader } from "./readers";
@@ -13,7 +14,15 @@ import { DEFAULTS } from "./settings";
 import type { DropstackConfig, RawConfig } from "./settings";
 
 export { CONFIG_KEYS, DEFAULTS } from "./settings";
-export type { DropstackConfig, RawConfig, Target, TlsMode } from "./settings";
+export type {
+  BackupRetention,
+  BackupSchedule,
+  DropstackConfig,
+  RawConfig,
+  Target,
+  TlsMode,
+} from "./settings";
+export { backupRegion, SCHEDULE_SECONDS, SPACES_REGIONS } from "./backups";
 export { MAX_NODES } from "./readers";
 export { isCidr, isDocumentationNetwork } from "./networks";
 
@@ -86,4 +95,13 @@ export function loadConfig(): DropstackConfig {
     },
     process.env,
   );
+}
+
+/**
+ * The DigitalOcean API token as the stack sets it (`digitalocean:token`, secret), for a provider
+ * of the program's own: an explicit provider does not read the default provider's config. Unset,
+ * the provider reads DIGITALOCEAN_TOKEN, as the default one does.
+ */
+export function digitalOceanToken(): pulumi.Output<string> | undefined {
+  return new (sdk().Config)("digitalocean").getSecret("token");
 }

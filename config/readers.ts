@@ -1,6 +1,7 @@
 // One reader per setting: each turns the engine's string into its typed form, or reports what is
 // wrong with it, naming the key, the value and what is allowed.
 import type * as pulumi from "@pulumi/pulumi";
+import { dataBackupRegion, dataBackupRetention, dataBackups } from "./backups";
 import { isCidr, isIpv6 } from "./networks";
 import { sdk } from "./sdk";
 import type { DEFAULTS, DropstackConfig } from "./settings";
@@ -161,7 +162,11 @@ export const READERS: { [K in keyof typeof DEFAULTS]: Reader<DropstackConfig[K]>
     (f) => FINGERPRINT.test(f),
     "is not an SSH key fingerprint; use the MD5 form DigitalOcean shows, like 3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa",
   ),
-  backups: bool,
+  dropletBackups: bool,
+  dataBackups,
+  dataBackupRetention,
+  dataBackupRegion,
+  retainBackupsOnDestroy: bool,
   ipv6: bool,
   monitoring: bool,
   readinessTimeoutMinutes: wholeNumber(1, 120, "minutes"),

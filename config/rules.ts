@@ -1,6 +1,7 @@
 // What no single setting can say: settings that need each other or mean nothing on a target, and
 // keys that are not dropstack settings at all.
 import { nearest } from "../stackfile/nearest";
+import { backupRules, RENAMED_KEYS } from "./backups";
 import { isDocumentationNetwork } from "./networks";
 import { CONFIG_KEYS } from "./settings";
 import type { DropstackConfig, RawConfig } from "./settings";
@@ -38,6 +39,7 @@ export function crossKeyRules(input: RuleInput, { problems, warnings }: Findings
       `${key("manageDns")}: true needs ${key("domain")}, the name whose A record points at the node; set it, or set manageDns to false`,
     );
   }
+  backupRules(input, { problems, warnings });
   if (config.target === "digitalocean") digitalOceanRules(input, { problems, warnings });
   else localRules(input, warnings);
 }
@@ -97,7 +99,9 @@ export function unknownKeys(
   for (const full of raw.keys?.() ?? []) {
     if (!full.startsWith(`${namespace}:`)) continue;
     const k = full.slice(namespace.length + 1);
-    if (!known.has(k)) {
+    if (Object.hasOwn(RENAMED_KEYS, k)) {
+      problems.push(`${full}: ${RENAMED_KEYS[k](key)}`);
+    } else if (!known.has(k)) {
       const hint = nearest(k, [...known]);
       problems.push(
         `${full}: is not a dropstack setting${hint ? `; did you mean ${key(hint)}?` : ""}`,

@@ -5,6 +5,16 @@ import type * as pulumi from "@pulumi/pulumi";
 /** Where the stack's services run. */
 export type Target = "digitalocean" | "local";
 
+/** How often data backups run; `off`: none. */
+export type BackupSchedule = "off" | "daily" | "hourly";
+
+/** How many backups `restic forget` keeps of each kind (the newest of each day, week, month). */
+export interface BackupRetention {
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
+
 /** How the front proxy gets its certificate, if there is a proxy at all. */
 export type TlsMode = "auto" | "internal" | "off";
 
@@ -27,8 +37,19 @@ export interface DropstackConfig {
   sshSourceCidrs: string[];
   /** Fingerprints of SSH keys already in the DigitalOcean account to add to the node. */
   sshKeyFingerprints: string[];
-  /** DigitalOcean weekly droplet backups. */
-  backups: boolean;
+  /**
+   * DigitalOcean's droplet backups: images of the droplet's own disk, which hold the operating
+   * system and Docker, not the data volume (see dataBackups for the notebooks and databases).
+   */
+  dropletBackups: boolean;
+  /** How often the stack's data (the data volume's files, database dumps) is backed up. */
+  dataBackups: BackupSchedule;
+  /** How many daily, weekly and monthly data backups to keep. */
+  dataBackupRetention: BackupRetention;
+  /** The Spaces region of the backups' bucket; "": the stack's region. */
+  dataBackupRegion: string;
+  /** Keep the backups' bucket (and the backups in it) when the stack is destroyed. */
+  retainBackupsOnDestroy: boolean;
   /** A public IPv6 address for the node. */
   ipv6: boolean;
   /** DigitalOcean's monitoring agent on the node. */
@@ -67,7 +88,11 @@ export const DEFAULTS = {
   dataVolumeId: "",
   sshSourceCidrs: ["0.0.0.0/0", "::/0"],
   sshKeyFingerprints: [],
-  backups: false,
+  dropletBackups: false,
+  dataBackups: "off",
+  dataBackupRetention: { daily: 7, weekly: 4, monthly: 6 },
+  dataBackupRegion: "",
+  retainBackupsOnDestroy: true,
   ipv6: false,
   monitoring: true,
   readinessTimeoutMinutes: 10,

@@ -1,7 +1,7 @@
 // What `pulumi up` warns about before it creates anything, in one place, so `dropstack validate
 // --stack NAME` shows exactly the same warnings.
 import type { DropstackConfig } from ".";
-import { swarmService } from "../stackfile";
+import { liveDatabaseWarnings, swarmService } from "../stackfile";
 import type { StackSpec } from "../stackfile";
 
 /** The ports the cloud firewall opens to the world; SSH is opened to `sshSourceCidrs` only. */
@@ -21,10 +21,13 @@ export function webPort(spec: StackSpec, target: DropstackConfig["target"]): num
 
 /** The config's own warnings, then what the Stackfile means on this stack's target. */
 export function stackWarnings(
-  config: Pick<DropstackConfig, "target" | "warnings" | "nodes">,
+  config: Pick<DropstackConfig, "target" | "warnings" | "nodes"> &
+    Partial<Pick<DropstackConfig, "dataBackups">>,
   spec: StackSpec,
 ): string[] {
   const warnings = [...config.warnings];
+  if ((config.dataBackups ?? "off") !== "off" && config.target === "digitalocean")
+    warnings.push(...liveDatabaseWarnings(spec.services));
   if (config.nodes > 1) {
     for (const svc of spec.services.filter((s) => swarmService(s, spec.services).onDataNode)) {
       warnings.push(

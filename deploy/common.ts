@@ -17,7 +17,7 @@ export function firstNodeArgs(config: DropstackConfig, stack: string, prefix: st
     image: config.image,
     tags: [tagFor(stack)],
     monitoring: config.monitoring,
-    backups: config.backups,
+    dropletBackups: config.dropletBackups,
     ipv6: config.ipv6,
     volumeSize: config.volumeSize,
     retainDataOnDestroy: config.retainDataOnDestroy,

@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Node, Proxy, Stack } from "../components";
 import { webPort } from "../config/warnings";
 import type { StackSpec } from "../stackfile";
+import { backupOutputs, deployBackups, SPACES_PRICE } from "./backups";
+import type { Backups } from "../components/backups";
 import type { ClusterArgs } from "./cluster";
 import {
   addressRecords,
@@ -61,7 +63,8 @@ export function deploySingleNode(args: SingleNodeArgs): Record<string, unknown> 
     );
 
   const url = waitForSingleNodeApp(args, host, site, deployed, proxy);
-  return singleNodeOutputs(args, target, deployed, proxy, url);
+  const backups = deployBackups(config, stack, prefix, args.spec, target, deployed);
+  return singleNodeOutputs(args, target, deployed, proxy, url, backups);
 }
 
 /** The node with its provider and address records, or this machine's engine. */
@@ -141,6 +144,7 @@ function singleNodeOutputs(
   deployed: Stack,
   proxy: Proxy | undefined,
   url: pulumi.Output<string> | undefined,
+  backups: Backups | undefined,
 ): Record<string, unknown> {
   const password = deployed.generatedSecrets.PASSWORD ?? config.stackVars.PASSWORD;
   return definedOutputs({
@@ -158,13 +162,18 @@ function singleNodeOutputs(
     password: password === undefined ? undefined : pulumi.secret(password),
     /** Each service's containers and published endpoints. */
     services: deployed.services,
-    /** What the droplet costs, from DigitalOcean's size list; volume and backups come on top. */
+    /**
+     * What the droplet costs, from DigitalOcean's size list, and apart from it Spaces' fee when
+     * data backups are on; the volume and droplet backups come on top.
+     */
     monthlyCost: size && {
       size: size.slug,
       usdPerMonth: size.priceMonthly,
       vcpus: size.vcpus,
       memoryMiB: size.memory,
       diskGiB: size.disk,
+      ...(backups ? { spaces: SPACES_PRICE } : {}),
     },
+    ...backupOutputs(config, backups),
   });
 }

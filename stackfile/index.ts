@@ -16,3 +16,11 @@ export type * from "./types";
 export { checkBuilds } from "./builds";
 export { DATA_NODE_LABEL, swarmProblems, swarmService, tagLabel } from "./swarm";
 export type { SwarmProblem, SwarmService } from "./swarm";
+export {
+  BACKUP_LABEL,
+  DUMP_LABEL,
+  liveDatabaseWarnings,
+  RESTORE_LABEL,
+  serviceBackup,
+} from "./backup-labels";
+export type { ServiceBackup } from "./backup-labels";

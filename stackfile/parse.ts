@@ -1,7 +1,8 @@
 // Parses a Docker Cloud Stackfile into a StackSpec, one step each, as compose-go's loader does:
 // the YAML with positions (document.ts), interpolation (variables.ts), the shape against the
 // JSON Schema (shape.ts), every key's meaning through its handler (keys.ts), then the checks
-// that span services (cross-service.ts). Pure: no Pulumi, no file system.
+// that span services (cross-service.ts) and the backup labels (backup-labels.ts). Pure: no Pulumi, no file system.
+import { reportBackupLabels } from "./backup-labels";
 import { checkShape, readValue } from "./shape";
 import { reportGraphProblems, withRestartDefaults } from "./cross-service";
 import { readDocument } from "./document";
@@ -40,6 +41,7 @@ export function parseStackfile(
   const drafts = mapServices(source, value, rejected, options);
   const services = withRestartDefaults(source, drafts, value);
   reportGraphProblems(source, services, options.cluster);
+  reportBackupLabels(source, services);
   const { errors, warnings } = source;
   const spec = { file, services, generated: [...generated], variables: [...used] };
   if (errors.length > 0) {

@@ -119,7 +119,9 @@ describe("dropstack validate", () => {
     const { code, out } = await cli("validate", "stacks/datascience.yml", "--stack", "dev");
     expect(code).toBe(0);
     expect(out).toBe(
-      "stacks/datascience.yml: valid, 2 services; generated at deploy: PASSWORD, MONGO_PASSWORD\n",
+      "stacks/datascience.yml: valid, 2 services; generated at deploy: PASSWORD, MONGO_PASSWORD\n" +
+        "data backups: off; nothing on the data volume (notebooks, databases) is backed up. Set dataBackups to daily or hourly\n" +
+        "droplet backups: off (dropletBackups would image the droplet's own disk, not the data volume)\n",
     );
   });
 
@@ -140,7 +142,13 @@ describe("dropstack validate", () => {
     const { code, out, err } = await cli("validate", "--stack", "prod");
     expect(code).toBe(0);
     expect(out).toBe(
-      `${path.join("stacks", "datascience.yml")}: valid, 2 services; generated at deploy: PASSWORD, MONGO_PASSWORD\n`,
+      `${path.join("stacks", "datascience.yml")}: valid, 2 services; generated at deploy: PASSWORD, MONGO_PASSWORD\n` +
+        // What each kind of backup protects, said plainly.
+        "data backups: daily, encrypted by restic, to a Spaces bucket in nyc3 (kept on destroy), keeping 7 daily, 4 weekly and 6 monthly\n" +
+        "  datascience: its folders, as files\n" +
+        "  mongo: dumped by its dropstack.backup.dump command\n" +
+        "  the HTTPS proxy's certificates: left out (Let's Encrypt issues them again)\n" +
+        "droplet backups: off (dropletBackups would image the droplet's own disk, not the data volume)\n",
     );
     expect(err).toBe(
       "warning: dropstack:sshSourceCidrs: 203.0.113.0/24 is an example network reserved for documentation, " +

@@ -43,11 +43,11 @@ describe("stack config", () => {
   test("reads typed values", () => {
     const config = parse({
       "dropstack:volumeSize": "25",
-      "dropstack:backups": "true",
+      "dropstack:dropletBackups": "true",
       "dropstack:sshSourceCidrs": '["10.0.0.0/8","2001:db8::/32"]',
     });
     expect(config.volumeSize).toBe(25);
-    expect(config.backups).toBe(true);
+    expect(config.dropletBackups).toBe(true);
     expect(config.sshSourceCidrs).toEqual(["10.0.0.0/8", "2001:db8::/32"]);
   });
 
@@ -77,8 +77,8 @@ describe("stack config", () => {
       'dropstack:readinessTimeoutMinutes: "500" is not allowed; use a whole number of minutes from 1 to 120',
     ],
     [
-      { "dropstack:backups": "yes" },
-      'dropstack:backups: "yes" is not a boolean; use true or false',
+      { "dropstack:dropletBackups": "yes" },
+      'dropstack:dropletBackups: "yes" is not a boolean; use true or false',
     ],
     [
       { "dropstack:retainDataOnDestroy": "1" },

@@ -98,15 +98,23 @@ describe("the prod stack", () => {
     run = await runStack("prod");
   });
 
-  test("is a larger node with backups and monitoring whose data outlives destroy", () => {
+  test("is a larger node with monitoring whose data outlives destroy", () => {
     expect(run.find(DROPLET).inputs).toMatchObject({
       size: "s-4vcpu-8gb",
-      backups: true,
+      // Droplet backups would image the droplet's disk, not the data: the data is backed up.
+      backups: false,
       monitoring: true,
     });
     expect(run.find(VOLUME).retainOnDelete).toBe(true);
     expect(run.find(VOLUME).inputs.size).toBe(50);
     expect(run.outputs.monthlyCost.usdPerMonth).toBe(48);
+  });
+
+  test("backs up its data daily to a bucket kept on destroy, Spaces' fee stated apart", () => {
+    const bucket = run.find("digitalocean:index/spacesBucket:SpacesBucket");
+    expect(bucket.retainOnDelete).toBe(true);
+    expect(run.outputs.backups).toMatchObject({ schedule: "daily", region: "nyc3" });
+    expect(run.outputs.monthlyCost.spaces.usdPerMonth).toBe(5);
   });
 
   test("opens SSH only to the configured networks", () => {

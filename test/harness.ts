@@ -93,6 +93,10 @@ function computedState(
         ...inputs,
         certPem: `-----BEGIN CERTIFICATE-----\nCA-${name}\n-----END CERTIFICATE-----\n`,
       };
+    case "digitalocean:index/spacesKey:SpacesKey":
+      return { ...inputs, accessKey: `ACCESS-${name}`, secretKey: `SECRET-${name}` };
+    case "random:index/randomString:RandomString":
+      return { ...inputs, result: "k3x9q2ab".slice(0, inputs.length ?? 8) };
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `GeneratedSecret-${name}-${"x".repeat(inputs.length ?? 8)}` };
     case "docker:index/remoteImage:RemoteImage": {
@@ -174,6 +178,13 @@ const REGION_LIST = [
 );
 
 const DEFAULT_CALLS: Record<string, (inputs: any) => any> = {
+  // A new backups bucket: no snapshot yet.
+  "digitalocean:index/getSpacesBucketObjects:getSpacesBucketObjects": (inputs) => ({
+    id: "objects",
+    bucket: inputs.bucket,
+    region: inputs.region,
+    keys: [],
+  }),
   "digitalocean:index/getRegions:getRegions": () => ({ id: "regions", regions: REGION_LIST }),
   "digitalocean:index/getSizes:getSizes": (inputs) => {
     const slugs: string[] = inputs.filters?.find((f: any) => f.key === "slug")?.values ?? [];

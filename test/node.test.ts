@@ -124,14 +124,14 @@ describe("names", () => {
 });
 
 describe("the node with a non-default config", () => {
-  test("passes region, size, volume, backups, IPv6, extra keys and SSH sources through", async () => {
+  test("passes region, size, volume, droplet backups, IPv6, extra keys and SSH sources through", async () => {
     const run = await runProgram({
       stack: "prod",
       config: {
         "dropstack:region": "ams3",
         "dropstack:size": "s-4vcpu-8gb",
         "dropstack:volumeSize": "50",
-        "dropstack:backups": "true",
+        "dropstack:dropletBackups": "true",
         "dropstack:ipv6": "true",
         "dropstack:retainDataOnDestroy": "true",
         "dropstack:sshSourceCidrs": JSON.stringify(["198.51.100.7/32"]),

@@ -77,7 +77,14 @@ describe("the README", () => {
   test("names only dropstack commands the command line has", async () => {
     const { main } = await import("../cli/main");
     const named = [...new Set([...readme.matchAll(/npx dropstack ([a-z-]+)/g)].map((m) => m[1]))];
-    expect(named.sort()).toEqual(["cloud-init", "compose", "proxy", "validate"]);
+    expect(named.sort()).toEqual([
+      "backups",
+      "cloud-init",
+      "compose",
+      "proxy",
+      "restore",
+      "validate",
+    ]);
     for (const command of named) {
       let said = "";
       const sink = { write: (text: string) => (said += text) } as unknown as NodeJS.WritableStream;

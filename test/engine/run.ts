@@ -26,6 +26,7 @@ import { emulatorChecks } from "./emulator-checks";
 import { emulatedChecks } from "./emulated-checks";
 import { emulatedClusterChecks } from "./emulated-cluster-checks";
 import { dropletImageMissing, ensureDropletImage } from "../emulator/droplet-image";
+import { backupChecks, renamedKeyCheck } from "./backup-checks";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
   buildEngine,
@@ -174,7 +175,17 @@ const EMULATED = process.argv.includes("--emulated");
  */
 const GROUPS = EMULATED
   ? ["emulated", "emulated-cluster"]
-  : ["engine", "compose", "host", "swarm", "cluster", "deploy", "datascience", "emulator"];
+  : [
+      "engine",
+      "compose",
+      "host",
+      "swarm",
+      "cluster",
+      "deploy",
+      "datascience",
+      "emulator",
+      "backup",
+    ];
 const chosen = (process.env.DROPSTACK_ENGINE_CHECKS ?? "").split(",").filter(Boolean);
 for (const g of chosen)
   if (!GROUPS.includes(g))
@@ -221,6 +232,7 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
       ["digitalocean", "docker", "random", "command", "tls"],
       () => emulatorChecks(pulumi, project, check),
     );
+  if (runs("backup")) await backupChecks(engine, PREFIX, check, notRunHere);
   if (runs("emulated"))
     await withPlugins(
       "the emulated DigitalOcean's whole up of dev (boot, cloud-init, Docker over SSH, HTTPS, " +
@@ -302,6 +314,7 @@ async function engineChecks(pulumi: Pulumi, project: string): Promise<void> {
       if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
     },
   );
+  await renamedKeyCheck(pulumi, project, check);
   await check("a Stackfile error stops preview at its file, line and column", () => {
     fs.writeFileSync(path.join(project, "broken.yml"), "web:\n  image: x\n  imgae: y\n");
     pulumi.initStack(

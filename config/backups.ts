@@ -1,0 +1,120 @@
+// The data backups' settings: their readers, and what they need of the other settings. Apart
+// from readers.ts, as they are one concern: what is backed up, how often, for how long, where.
+import type { Reader } from "./readers";
+import type { Findings, RuleInput } from "./rules";
+import type { BackupRetention, BackupSchedule } from "./settings";
+
+/**
+ * The regions with Spaces (Standard Storage), from DigitalOcean's availability matrix
+ * (https://docs.digitalocean.com/products/spaces/details/availability/): fewer than have
+ * droplets, so a stack in nyc1 (say) keeps its backups in another region.
+ */
+export const SPACES_REGIONS = [
+  "ams3",
+  "atl1",
+  "blr1",
+  "fra1",
+  "lon1",
+  "nyc3",
+  "sfo2",
+  "sfo3",
+  "sgp1",
+  "syd1",
+  "tor1",
+] as const;
+
+/** Seconds between two backups on each schedule: the container's loop, and the age warning. */
+export const SCHEDULE_SECONDS: Record<Exclude<BackupSchedule, "off">, number> = {
+  daily: 24 * 3600,
+  hourly: 3600,
+};
+
+/**
+ * Keys that were renamed, with what to say: a stack that still sets one would otherwise get the
+ * generic "not a dropstack setting".
+ */
+export const RENAMED_KEYS: Record<string, (key: (k: string) => string) => string> = {
+  backups: (key) =>
+    `was renamed ${key("dropletBackups")}: it turns on DigitalOcean's droplet backups, which ` +
+    "image the droplet's own disk, not the data volume your notebooks and databases live on. " +
+    `Set ${key("dropletBackups")} instead, and ${key("dataBackups")} (off, daily or hourly) to ` +
+    "back up the data",
+};
+
+export const dataBackups: Reader<BackupSchedule> = (value, { fail }) => {
+  if (value !== "off" && value !== "daily" && value !== "hourly") {
+    fail(value, "is not a backup schedule; use off, daily or hourly");
+    return "off";
+  }
+  return value;
+};
+
+const KINDS = ["daily", "weekly", "monthly"] as const;
+
+/** dataBackupRetention: a map of daily, weekly and monthly to whole numbers; unset ones default. */
+export const dataBackupRetention: Reader<BackupRetention> = (value, { fail }) => {
+  const retention: BackupRetention = { daily: 7, weekly: 4, monthly: 6 };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    fail(value, 'is not a retention; use a map like {"daily": 7, "weekly": 4, "monthly": 6}');
+    return retention;
+  }
+  for (const [kind, count] of Object.entries(parsed)) {
+    if (!(KINDS as readonly string[]).includes(kind)) {
+      fail(kind, "is not a kind of backup to keep; use daily, weekly or monthly");
+    } else if (!Number.isInteger(count) || (count as number) < 0 || (count as number) > 1000) {
+      fail(
+        JSON.stringify(count),
+        `is not how many ${kind} backups to keep; use a whole number from 0 to 1000`,
+      );
+    } else {
+      retention[kind as keyof BackupRetention] = count as number;
+    }
+  }
+  if (KINDS.every((kind) => retention[kind] === 0)) {
+    fail(value, "keeps no backup at all; keep at least one daily, weekly or monthly");
+  }
+  return retention;
+};
+
+export const dataBackupRegion: Reader<string> = (value, { fail }) => {
+  if (value !== "" && !(SPACES_REGIONS as readonly string[]).includes(value)) {
+    fail(value, `is not a region with Spaces; use one of ${SPACES_REGIONS.join(", ")}`);
+  }
+  return value;
+};
+
+/** The Spaces region the backups go to: dataBackupRegion, or the stack's own region. */
+export function backupRegion(config: { region: string; dataBackupRegion: string }): string {
+  return config.dataBackupRegion === "" ? config.region : config.dataBackupRegion;
+}
+
+/** What data backups need of the other settings: a region with Spaces, one node, a droplet. */
+export function backupRules({ config, key }: RuleInput, { problems, warnings }: Findings): void {
+  if (config.dataBackups === "off") return;
+  if (config.target === "local") {
+    warnings.push(
+      `${key("dataBackups")} is ignored with target local: there is no droplet, and the data is ` +
+        "in this machine's Docker volumes",
+    );
+    return;
+  }
+  if (config.nodes > 1) {
+    problems.push(
+      `${key("dataBackups")}: ${config.dataBackups} is not available on a cluster ` +
+        `(${key("nodes")} ${config.nodes}) yet; set it to off, or use one node`,
+    );
+  }
+  const region = backupRegion(config);
+  if (!(SPACES_REGIONS as readonly string[]).includes(region)) {
+    problems.push(
+      `${key("dataBackups")}: the stack's region ${region} has no Spaces, where backups go; set ` +
+        `${key("dataBackupRegion")} to one that has: ${SPACES_REGIONS.join(", ")}`,
+    );
+  }
+}

@@ -1,0 +1,179 @@
+#!/bin/sh
+# dropstack's data backups, run in the stack's backup container on the node (see
+# components/backups.ts): restic, encrypting on the node with the stack's repository password,
+# into the stack's Spaces bucket. One snapshot per run holds the data volume's folders and each
+# dumped service's dump, so a restore point is one snapshot ID.
+#
+#   dropstack-backup run              the schedule: back up whenever the last backup is older
+#                                     than DROPSTACK_SCHEDULE_SECONDS, then keep what retention says
+#   dropstack-backup backup           one backup now, then retention
+#   dropstack-backup snapshots        the backups: ID, time (UTC) and size, oldest first
+#   dropstack-backup last             the time of the last backup (UTC), or nothing
+#   dropstack-backup restore ID|latest|before:EPOCH
+#                                     puts the files and the dumps of that backup back
+#
+# restic reads RESTIC_REPOSITORY, RESTIC_PASSWORD, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+# from the environment. DROPSTACK_DATA is the stack's data folder; DROPSTACK_BACKUP_PLAN says,
+# a line each, tab-separated: `exclude FOLDER`, `dump SERVICE CONTAINER COMMAND`,
+# `restore SERVICE CONTAINER COMMAND`, `stop CONTAINER` (see backup/plan.ts).
+set -eu
+
+export TZ=UTC
+DATA="${DROPSTACK_DATA:?DROPSTACK_DATA is not set}"
+STAGING="${DROPSTACK_STAGING:-/var/cache/dropstack-backup}"
+DUMPS="$STAGING/dumps"
+DOCKER="${DROPSTACK_DOCKER:-docker}"
+PLAN="${DROPSTACK_BACKUP_PLAN:-}"
+TAB="$(printf '\t')"
+export RESTIC_CACHE_DIR="${RESTIC_CACHE_DIR:-$STAGING/cache}"
+
+say() { printf '%s\n' "dropstack-backup: $*" >&2; }
+fail() {
+  say "$*"
+  exit 1
+}
+
+# The plan's lines of one kind, without the kind: `plan_lines dump`.
+plan_lines() {
+  printf '%s\n' "$PLAN" | while IFS= read -r line; do
+    case "$line" in "$1$TAB"*) printf '%s\n' "${line#"$1$TAB"}" ;; esac
+  done
+}
+
+# Makes the repository the first time: restic refuses to back up into none, and a second init
+# would fail on the one there.
+ensure_repository() {
+  if restic cat config >/dev/null 2>&1; then return 0; fi
+  restic init >/dev/null || fail "cannot open or make the repository $RESTIC_REPOSITORY"
+  say "made the repository $RESTIC_REPOSITORY"
+}
+
+# Each dumped service's dump, into $DUMPS/<service>.dump, written by its own command in its own
+# container (with its own credentials); a dump that fails fails the backup.
+dump_services() {
+  rm -rf "$DUMPS"
+  mkdir -p "$DUMPS"
+  plan_lines dump | while IFS="$TAB" read -r service container command; do
+    "$DOCKER" exec "$container" sh -c "$command" >"$DUMPS/$service.dump" ||
+      fail "the dump of $service (in $container) failed"
+    say "dumped $service: $(wc -c <"$DUMPS/$service.dump") bytes"
+  done
+}
+
+backup() {
+  ensure_repository
+  dump_services
+  set -- --exclude "$STAGING/cache"
+  for folder in $(plan_lines exclude); do set -- "$@" --exclude "$DATA/$folder"; done
+  restic backup --quiet --tag dropstack --host dropstack "$@" "$DATA" "$DUMPS" ||
+    fail "restic backup failed"
+  rm -rf "$DUMPS"
+  restic forget --quiet --tag dropstack --prune \
+    --keep-daily "${DROPSTACK_KEEP_DAILY:-7}" \
+    --keep-weekly "${DROPSTACK_KEEP_WEEKLY:-4}" \
+    --keep-monthly "${DROPSTACK_KEEP_MONTHLY:-6}" >/dev/null || fail "restic forget failed"
+  say "backed up at $(last)"
+}
+
+# The snapshots as JSON, oldest first; a repository that cannot be read (wrong password, no
+# bucket) fails here rather than read as no backups. Without a lock: listing must not fail
+# while a scheduled backup prunes (which locks the repository exclusively).
+snapshots_json() {
+  json="$(restic snapshots --no-lock --json --tag dropstack)" ||
+    fail "cannot read the backups in $RESTIC_REPOSITORY (restic says why above)"
+  printf '%s\n' "$json"
+}
+
+# restic writes times as RFC 3339 with nanoseconds; jq reads whole seconds.
+JQ_EPOCH='(.time | sub("\\.[0-9]+"; "") | sub("\\+00:00$"; "Z") | fromdateiso8601)'
+
+last() {
+  all="$(snapshots_json)"
+  printf '%s\n' "$all" | jq -r "last | if . == null then empty else $JQ_EPOCH | todate end"
+}
+
+snapshots() {
+  all="$(snapshots_json)"
+  printf '%s\n' "$all" | jq -r ".[] | [.short_id, .id, ($JQ_EPOCH | todate)] | @tsv" |
+    while IFS="$TAB" read -r short id time; do
+      size="$(restic stats --no-lock --json --mode restore-size "$id" | jq -r .total_size)"
+      printf '%s\t%s\t%s\n' "$short" "$time" "$size"
+    done
+}
+
+# The full ID of the snapshot `at` names (ID, latest, before:EPOCH), or a failure listing them.
+resolve() {
+  all="$(snapshots_json)"
+  case "$1" in
+    latest) id="$(printf '%s\n' "$all" | jq -r 'last | .id // empty')" ;;
+    before:*)
+      id="$(printf '%s\n' "$all" | jq -r --argjson t "${1#before:}" \
+        "[.[] | select($JQ_EPOCH <= \$t)] | last | .id // empty")"
+      ;;
+    *) id="$(printf '%s\n' "$all" | jq -r --arg p "$1" \
+      '[.[] | select(.id | startswith($p))] | if length == 1 then .[0].id else empty end')" ;;
+  esac
+  [ -n "$id" ] && [ -n "$1" ] && printf '%s\n' "$id" && return 0
+  case "$1" in
+    before:*) wanted="at or before $(jq -rn --argjson t "${1#before:}" '$t | todate')" ;;
+    *) wanted="matches $1" ;;
+  esac
+  say "no backup $wanted; the backups (ID, time UTC, size in bytes):"
+  snapshots >&2
+  exit 3
+}
+
+restore() {
+  id="$(resolve "${1:-latest}")"
+  stopped="$(plan_lines stop)"
+  # shellcheck disable=SC2086 # one container name a word
+  [ -z "$stopped" ] || "$DOCKER" stop $stopped >/dev/null
+  say "restoring backup $id: the files under $DATA"
+  restored=0
+  restic restore --quiet "$id" --target / --include "$DATA" || restored=$?
+  # Started again whatever happened: a failed restore must not leave the stack down.
+  # shellcheck disable=SC2086
+  [ -z "$stopped" ] || "$DOCKER" start $stopped >/dev/null
+  [ "$restored" -eq 0 ] || fail "restic restore failed"
+  mkdir -p "$DUMPS"
+  plan_lines restore | while IFS="$TAB" read -r service container command; do
+    # Whole before it is loaded: a dump cut short must not reach a restore that drops first.
+    restic dump "$id" "$DUMPS/$service.dump" >"$DUMPS/$service.restore" ||
+      fail "reading the dump of $service from backup $id failed"
+    "$DOCKER" exec -i "$container" sh -c "$command" <"$DUMPS/$service.restore" ||
+      fail "loading the dump of $service (in $container) failed"
+    rm -f "$DUMPS/$service.restore"
+    say "loaded $service's dump into $container"
+  done
+  say "restored backup $id"
+}
+
+# The schedule: a backup whenever the last one is older than the interval, checked every five
+# minutes at most, so a restarted container neither skips a backup nor makes one too many.
+run() {
+  interval="${DROPSTACK_SCHEDULE_SECONDS:?DROPSTACK_SCHEDULE_SECONDS is not set}"
+  ensure_repository
+  while :; do
+    all="$(snapshots_json)"
+    latest="$(printf '%s\n' "$all" | jq -r "last | if . == null then 0 else $JQ_EPOCH end")"
+    wait=$((latest + interval - $(date +%s)))
+    if [ "$wait" -le 0 ]; then
+      # Its own process: in `a || b`, sh ignores set -e inside a, and a failed step would go on.
+      "$0" backup || say "the backup failed; trying again in five minutes"
+      wait=300
+    fi
+    [ "$wait" -gt 300 ] && wait=300
+    sleep "$wait"
+  done
+}
+
+command="${1:-run}"
+[ "$#" -eq 0 ] || shift
+case "$command" in
+  run) run ;;
+  backup) backup ;;
+  snapshots) snapshots ;;
+  last) last ;;
+  restore) restore "${1:-latest}" ;;
+  *) fail "unknown command $command; the commands are run, backup, snapshots, last and restore" ;;
+esac

@@ -1,0 +1,462 @@
+// The data backups for real: images/backup/dropstack-backup.sh, the script the node's backup
+// container runs, with Debian's restic and jq, against moto's S3 server on loopback in Spaces'
+// place, and the real Docker engine for the dumps (`docker exec` in a service's container) and
+// for stopping and starting a service around a restore. What is not run here: the backup image's
+// build (Alpine's packages need a registry) and mongodump (no Mongo server can be installed
+// here): the database below is a folder dumped with tar, by the same labels' mechanism.
+import { spawn, spawnSync } from "child_process";
+import type { ChildProcess } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { backupPlan, planText } from "../../backup/plan";
+import { parseStackfile } from "../../stackfile";
+import { BASE_IMAGE } from "./base-image";
+import { expectEqual, tryDocker, waitUntil } from "./checks";
+import type { Check } from "./checks";
+import type { DockerEngine } from "./docker-engine";
+import { tail } from "./pulumi-engine";
+import type { Pulumi } from "./pulumi-engine";
+
+const ROOT = path.join(__dirname, "..", "..");
+const SCRIPT = path.join(ROOT, "images", "backup", "dropstack-backup.sh");
+
+/** The stack the checks back up: a web service's files, and a database dumped in its container. */
+const STACKFILE = `web:
+  image: ${BASE_IMAGE}
+  volumes: ["notebooks:/notebooks"]
+db:
+  image: ${BASE_IMAGE}
+  labels:
+    dropstack.backup.dump: tar -C /db -cf - .
+    dropstack.backup.restore: rm -rf /db/* && tar -C /db -xf -
+`;
+
+/** Why the backup checks cannot run here (a tool missing), or undefined. */
+export function backupToolsMissing(): string | undefined {
+  for (const tool of ["restic", "jq"])
+    if (spawnSync(tool, ["--version"]).error)
+      return `${tool} is not installed (Debian: apt-get install ${tool})`;
+  const moto = spawnSync(path.join(ROOT, "scripts", "moto", "build.sh"), { encoding: "utf8" });
+  if (moto.status !== 0) return `scripts/moto/build.sh failed: ${moto.stderr.trim()}`;
+  return undefined;
+}
+
+interface Setup {
+  env: Record<string, string>;
+  data: string;
+  notebooks: Record<string, Buffer>;
+  db: string;
+  web: string;
+  moto: ChildProcess;
+}
+
+export async function backupChecks(
+  engine: DockerEngine,
+  prefix: string,
+  check: Check,
+  notRunHere: string[],
+): Promise<void> {
+  const missing = backupToolsMissing();
+  if (missing !== undefined) {
+    if (process.env.CI === "true")
+      await check("the backup checks' tools", () => {
+        throw new Error(`${missing} (CI=true: a missing tool is a failure)`);
+      });
+    else notRunHere.push(`the backup checks (restic against moto's S3 server): ${missing}`);
+    return;
+  }
+  const port = await freePort();
+  const moto = startMoto(port);
+  let setup: Setup | undefined;
+  try {
+    setup = await startSetup(engine, prefix, port, moto);
+    await firstBackupCheck(setup, check);
+    await restoreChecks(engine, setup, check);
+    await refusalChecks(setup, check);
+    await commandLineChecks(setup, check);
+    await retentionChecks(setup, check);
+    await scheduleChecks(setup, check);
+  } finally {
+    // Whatever failed, moto and the containers do not outlive the checks.
+    moto.kill();
+    for (const s of ["web", "db"]) tryDocker(engine, ["rm", "-f", `${prefix}-backup-${s}-1`]);
+    if (setup) fs.rmSync(path.dirname(setup.data), { recursive: true, force: true });
+  }
+}
+
+/** moto's S3 server on 127.0.0.1:`port` (scripts/moto/build.sh has installed it). */
+function startMoto(port: number): ChildProcess {
+  const motoServer = spawnSync(path.join(ROOT, "scripts", "moto", "build.sh"), {
+    encoding: "utf8",
+  }).stdout.trim();
+  return spawn(motoServer, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+}
+
+/** The two containers, a data folder with notebooks in it, and moto answering. */
+async function startSetup(
+  engine: DockerEngine,
+  prefix: string,
+  port: number,
+  moto: ChildProcess,
+): Promise<Setup> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-backup-"));
+  const data = path.join(work, "data");
+  const notebooks: Record<string, Buffer> = {
+    "analysis.ipynb": crypto.randomBytes(200_000),
+    "sub/notes.ipynb": crypto.randomBytes(3_000),
+  };
+  for (const [name, bytes] of Object.entries(notebooks)) {
+    fs.mkdirSync(path.dirname(path.join(data, "web", "notebooks", name)), { recursive: true });
+    fs.writeFileSync(path.join(data, "web", "notebooks", name), bytes);
+  }
+  fs.mkdirSync(path.join(data, ".proxy"));
+  fs.writeFileSync(path.join(data, ".proxy", "cert.pem"), "a certificate");
+  fs.mkdirSync(path.join(data, "db"));
+  fs.writeFileSync(path.join(data, "db", "live.wt"), "files the database is writing");
+  const [web, db] = ["web", "db"].map((s) => `${prefix}-backup-${s}-1`);
+  for (const c of [web, db]) {
+    tryDocker(engine, ["rm", "-f", c]);
+    engine.docker(["run", "-d", "--name", c, BASE_IMAGE, "sleep", "infinity"]);
+  }
+  engine.docker(["exec", db, "sh", "-c", "mkdir -p /db && echo one > /db/a && echo two > /db/b"]);
+  const spec = parseStackfile(STACKFILE, "stack.yml").spec;
+  const env = {
+    RESTIC_REPOSITORY: `s3:http://127.0.0.1:${port}/dropstack-backup-check`,
+    RESTIC_PASSWORD: crypto.randomBytes(20).toString("hex"),
+    AWS_ACCESS_KEY_ID: "moto",
+    AWS_SECRET_ACCESS_KEY: "moto",
+    DROPSTACK_DATA: data,
+    DROPSTACK_STAGING: path.join(work, "staging"),
+    DROPSTACK_BACKUP_PLAN: planText(backupPlan(spec, `${prefix}-backup`)),
+    DOCKER_HOST: engine.host,
+  };
+  await waitUntil(
+    "moto's S3 server to answer",
+    () => spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0,
+    () => `moto_server on 127.0.0.1:${port}`,
+    30,
+  );
+  return { env, data, notebooks, db, web, moto };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** The script run as the container runs it: its status, stdout and stderr. */
+function script(setup: Setup, args: string[], extra: Record<string, string> = {}) {
+  const r = spawnSync("sh", [SCRIPT, ...args], {
+    env: { ...process.env, ...setup.env, ...extra },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(setup: Setup, args: string[], extra: Record<string, string> = {}): string {
+  const r = script(setup, args, extra);
+  if (r.status !== 0)
+    throw new Error(`dropstack-backup ${args.join(" ")} exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** restic itself, with the checks' repository. */
+function restic(setup: Setup, args: string[], extra: Record<string, string> = {}): string {
+  const r = spawnSync("restic", args, { env: { ...process.env, ...setup.env, ...extra } });
+  if (r.status !== 0) throw new Error(`restic ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.toString();
+}
+
+async function firstBackupCheck(setup: Setup, check: Check): Promise<void> {
+  const { data } = setup;
+  await check(
+    "dropstack-backup makes the repository and backs up the notebooks and the database's dump made in its own container, not the proxy's certificates or the database's live files",
+    () => {
+      const said = script(setup, ["backup"]);
+      if (said.status !== 0) throw new Error(`backup exited ${said.status}:\n${said.stderr}`);
+      if (!/made the repository/.test(said.stderr)) throw new Error(said.stderr);
+      const files = restic(setup, ["ls", "latest"]).split("\n");
+      for (const name of Object.keys(setup.notebooks))
+        if (!files.includes(path.join(data, "web", "notebooks", name)))
+          throw new Error(`${name} is not in the backup:\n${files.join("\n")}`);
+      if (!files.includes(path.join(setup.env.DROPSTACK_STAGING, "dumps", "db.dump")))
+        throw new Error(`no dump of db in the backup:\n${files.join("\n")}`);
+      const leaked = files.filter(
+        (f) => f.startsWith(path.join(data, ".proxy")) || f.startsWith(path.join(data, "db")),
+      );
+      expectEqual(leaked, [], "the proxy's and the database's own folders in the backup");
+    },
+  );
+}
+
+async function restoreChecks(engine: DockerEngine, setup: Setup, check: Check): Promise<void> {
+  const { data } = setup;
+  await check(
+    "dropstack-backup restore puts a deleted notebook back byte for byte and the database back from its dump, stopping the web service's container meanwhile",
+    () => {
+      const notebook = path.join(data, "web", "notebooks", "analysis.ipynb");
+      fs.rmSync(notebook);
+      fs.writeFileSync(path.join(data, "web", "notebooks", "sub", "notes.ipynb"), "overwritten");
+      engine.docker(["exec", setup.db, "sh", "-c", "rm /db/* && echo wrong > /db/c"]);
+      const startedBefore = startedAt(engine, setup.web);
+      const said = script(setup, ["restore", "latest"]);
+      if (said.status !== 0) throw new Error(`restore exited ${said.status}:\n${said.stderr}`);
+      for (const [name, bytes] of Object.entries(setup.notebooks))
+        if (!fs.readFileSync(path.join(data, "web", "notebooks", name)).equals(bytes))
+          throw new Error(`${name} is not as it was backed up`);
+      expectEqual(
+        engine.docker(["exec", setup.db, "sh", "-c", "cd /db && ls && cat a b"]).split("\n"),
+        ["a", "b", "one", "two", ""],
+        "the database's folder after the restore",
+      );
+      expectEqual(running(engine, setup.web), "true", "the web container running after");
+      if (startedAt(engine, setup.web) === startedBefore)
+        throw new Error("the web container was not stopped and started around the restore");
+      if (
+        !/loaded db's dump into/.test(said.stderr) ||
+        !/restored backup [0-9a-f]{64}/.test(said.stderr)
+      )
+        throw new Error(`the restore did not say what it did:\n${said.stderr}`);
+    },
+  );
+}
+
+async function refusalChecks(setup: Setup, check: Check): Promise<void> {
+  await check("a dump that fails fails the backup: no snapshot is made without it", () => {
+    const newest = () =>
+      JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).at(-1).id as string;
+    const before = newest();
+    const plan = setup.env.DROPSTACK_BACKUP_PLAN.replace(
+      /^dump\t(\S+)\t(\S+)\t.*$/m,
+      "dump\t$1\t$2\techo half a dump; exit 7",
+    );
+    const r = script(setup, ["backup"], { DROPSTACK_BACKUP_PLAN: plan });
+    expectEqual(r.status, 1, "exit status with a failing dump");
+    if (!/the dump of db \(in \S+\) failed/.test(r.stderr)) throw new Error(r.stderr);
+    expectEqual(newest(), before, "the newest backup after the failed one");
+  });
+  await check(
+    "dropstack-backup snapshots lists each backup with its time and size; a restore point that does not exist is refused with the list",
+    () => {
+      const lines = ok(setup, ["snapshots"]).trim().split("\n");
+      expectEqual(lines.length, 1, "backups listed");
+      if (!/^[0-9a-f]{8}\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\t[1-9]\d+$/.test(lines[0]))
+        throw new Error(`not ID, time and size: ${JSON.stringify(lines[0])}`);
+      const refused = script(setup, ["restore", "0badc0de"]);
+      expectEqual(refused.status, 3, "exit status for a missing restore point");
+      expectEqual(
+        refused.stderr,
+        `dropstack-backup: no backup matches 0badc0de; the backups (ID, time UTC, size in bytes):\n${lines[0]}\n`,
+        "the refusal",
+      );
+    },
+  );
+  await check("dropstack-backup refuses a wrong repository password, and reads nothing", () => {
+    const r = script(setup, ["snapshots"], { RESTIC_PASSWORD: "not-the-password" });
+    expectEqual(r.status, 1, "exit status with a wrong password");
+    expectEqual(r.stdout, "", "what it printed");
+    if (
+      !/wrong password or no key found/.test(r.stderr) ||
+      !/cannot read the backups in s3:/.test(r.stderr)
+    )
+      throw new Error(`not refused as a wrong password:\n${r.stderr}`);
+  });
+}
+
+function startedAt(engine: DockerEngine, container: string): string {
+  return engine.docker(["inspect", "--format", "{{.State.StartedAt}}", container]).trim();
+}
+
+function running(engine: DockerEngine, container: string): string {
+  return engine.docker(["inspect", "--format", "{{.State.Running}}", container]).trim();
+}
+
+async function retentionChecks(setup: Setup, check: Check): Promise<void> {
+  const { env } = setup;
+  await check(
+    "retention keeps the newest backup of each of the last days asked for and prunes the rest",
+    () => {
+      // Backups dated in the past, as the container would have made them (same host, tag and
+      // paths, so restic groups them together): two on one day, one on each of two others.
+      const dumps = path.join(env.DROPSTACK_STAGING, "dumps");
+      fs.mkdirSync(dumps, { recursive: true });
+      const day = (n: number, hour: string) => {
+        const d = new Date(Date.now() - n * 86400_000).toISOString().slice(0, 10);
+        return `${d} ${hour}`;
+      };
+      const times = [
+        day(5, "10:00:00"),
+        day(4, "10:00:00"),
+        day(3, "09:00:00"),
+        day(3, "18:00:00"),
+      ];
+      for (const time of times)
+        restic(setup, [
+          "backup",
+          "--quiet",
+          "--tag",
+          "dropstack",
+          "--host",
+          "dropstack",
+          "--time",
+          time,
+          env.DROPSTACK_DATA,
+          dumps,
+        ]);
+      ok(setup, ["backup"], {
+        DROPSTACK_KEEP_DAILY: "3",
+        DROPSTACK_KEEP_WEEKLY: "0",
+        DROPSTACK_KEEP_MONTHLY: "0",
+      });
+      const kept = JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).map(
+        (s: { time: string }) => s.time.slice(0, 10),
+      );
+      const today = new Date().toISOString().slice(0, 10);
+      expectEqual(kept, [day(4, "").trim(), day(3, "").trim(), today], "the days kept");
+      // Of the day with two, the later one.
+      const third = JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"]))[1]
+        .time as string;
+      if (!third.includes("T18:00:00")) throw new Error(`kept ${third}, not the day's last`);
+    },
+  );
+}
+
+async function scheduleChecks(setup: Setup, check: Check): Promise<void> {
+  await check(
+    "dropstack-backup run backs up at once when the last backup is older than the schedule, and not again within it",
+    async () => {
+      // The newest backup's ID: retention keeps one a day, so their number need not grow.
+      const newest = () =>
+        JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).at(-1).id as string;
+      const before = newest();
+      await runFor(setup, "3600", 4);
+      expectEqual(newest(), before, "the newest backup after a run within the hour");
+      await runFor(setup, "1", 60, () => newest() !== before);
+      if (newest() === before)
+        throw new Error(
+          "no backup with the last one older than the schedule; it said:\n" +
+            fs.readFileSync(path.join(setup.data, "..", "run-1.log"), "utf8"),
+        );
+    },
+  );
+}
+
+/** `dropstack-backup run` for `seconds` at most (or until `done`), then stopped by its PID. */
+async function runFor(
+  setup: Setup,
+  interval: string,
+  seconds: number,
+  done: () => boolean = () => false,
+): Promise<void> {
+  const log = fs.openSync(path.join(setup.data, "..", `run-${interval}.log`), "w");
+  const child = spawn("sh", [SCRIPT, "run"], {
+    env: { ...process.env, ...setup.env, DROPSTACK_SCHEDULE_SECONDS: interval },
+    stdio: ["ignore", log, log],
+    detached: true,
+  });
+  const deadline = Date.now() + seconds * 1000;
+  try {
+    while (Date.now() < deadline && !done()) await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    // Its process group: the script and the restic it may be running.
+    process.kill(-child.pid!, "SIGTERM");
+  }
+}
+
+/**
+ * `npx dropstack backups` and `restore` as users type them, for the shipped prod stack, with an
+ * ssh stand-in that runs on this machine what the command line sends to the node: `docker exec
+ * <container> dropstack-backup ARGS`, which it runs as the container would.
+ */
+async function commandLineChecks(setup: Setup, check: Check): Promise<void> {
+  const work = path.dirname(setup.data);
+  const ssh = path.join(work, "ssh");
+  fs.writeFileSync(
+    ssh,
+    "#!/bin/sh\n" +
+      "# ssh OPTIONS... root@HOST docker exec CONTAINER dropstack-backup ARGS...\n" +
+      'while [ "$#" -gt 0 ]; do case "$1" in root@*) shift; break ;; *) shift ;; esac; done\n' +
+      '[ "$1 $2 $3 $4" = "docker exec dropstack-prod-backup dropstack-backup" ] || exit 99\n' +
+      "shift 4\n" +
+      `exec sh ${SCRIPT} "$@"\n`,
+    { mode: 0o755 },
+  );
+  fs.mkdirSync(path.join(work, "nodes", "prod"), { recursive: true });
+  fs.writeFileSync(path.join(work, "nodes", "prod", "known_hosts"), "192.0.2.1 ssh-ed25519 AAAA\n");
+  const dropstack = (...args: string[]) =>
+    spawnSync("node", [path.join(ROOT, "bin", "dropstack.js"), ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...setup.env,
+        DROPSTACK_SSH: ssh,
+        DROPSTACK_NODE_FILES: path.join(work, "nodes"),
+      },
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+  await check(
+    "npx dropstack backups and restore --stack prod --at <time> list the backups and put a deleted notebook back, through the node's SSH",
+    () => {
+      const listed = dropstack("backups", "--stack", "prod");
+      if (
+        listed.status !== 0 ||
+        !/^ID {8}TIME \(UTC\) {12}SIZE\n[0-9a-f]{8} {2}\S+Z {2}[\d.]+ KiB\n$/.test(listed.stdout)
+      )
+        throw new Error(`backups: ${listed.status}\n${listed.stdout}${listed.stderr}`);
+      const notebook = path.join(setup.data, "web", "notebooks", "sub", "notes.ipynb");
+      fs.rmSync(notebook);
+      const restored = dropstack("restore", "--stack", "prod", "--at", new Date().toISOString());
+      if (restored.status !== 0 || !/restored backup [0-9a-f]{64}/.test(restored.stderr))
+        throw new Error(`restore: ${restored.status}\n${restored.stderr}`);
+      if (!fs.readFileSync(notebook).equals(setup.notebooks["sub/notes.ipynb"]))
+        throw new Error("the notebook is not as it was backed up");
+      const early = dropstack("restore", "--stack", "prod", "--at", "2000-01-01");
+      expectEqual(early.status, 1, "exit status for a time before every backup");
+      if (
+        !early.stderr.startsWith(
+          "dropstack-backup: no backup at or before 2000-01-01T00:00:00Z; the backups (ID, time UTC, size in bytes):\n",
+        )
+      )
+        throw new Error(`not refused as too early:\n${early.stderr}`);
+    },
+  );
+}
+
+/**
+ * The engine's own run of the program refuses a stack that still sets the old key `backups`,
+ * naming the keys that replace it, before anything is made (part of the engine group).
+ */
+export async function renamedKeyCheck(pulumi: Pulumi, project: string, check: Check) {
+  await check(
+    "a stack that still sets backups stops preview, naming dropletBackups and dataBackups",
+    () => {
+      pulumi.initStack(
+        "old-backups",
+        { "dropstack:target": "local", "dropstack:backups": "true" },
+        project,
+      );
+      const r = pulumi.run(["preview", "--stack", "old-backups"], project);
+      const all = r.stdout + r.stderr;
+      const expected =
+        "- dropstack:backups: was renamed dropstack:dropletBackups: it turns on DigitalOcean's droplet backups";
+      if (
+        r.status === 0 ||
+        !all.includes(expected) ||
+        !all.includes("dropstack:dataBackups (off, daily or hourly)")
+      )
+        throw new Error(`expected ${JSON.stringify(expected)}:\n${tail(all)}`);
+      if (/\n\s+at .+:\d+:\d+\)?\n/.test(all)) throw new Error(`a stack trace:\n${tail(all)}`);
+    },
+  );
+}
