@@ -250,7 +250,7 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
       ["digitalocean", "docker", "random", "command", "tls"],
       async () => {
         readyDroplets(engine);
-        await emulatedClusterChecks(pulumi, engine, project, check, gateCheck);
+        await emulatedClusterChecks(pulumi, engine, project, check, gateCheck, notRunHere);
       },
     );
 }

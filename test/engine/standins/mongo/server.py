@@ -1,7 +1,13 @@
 #!/usr/bin/python3
 """The mongo stand-in's server: AUTH with the root credentials, then PING or COUNT."""
 import os
+import signal
 import socketserver
+import sys
+
+# As mongod does, it stops on SIGTERM: as PID 1, Python would otherwise ignore it, and Swarm
+# would kill it only after the service's stop grace period.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 USER = os.environ.get("MONGO_INITDB_ROOT_USERNAME", "")
 PASSWORD = os.environ.get("MONGO_INITDB_ROOT_PASSWORD", "")
