@@ -142,7 +142,14 @@ function phases(
     .find((r) => r.method === "POST" && r.path === "/v2/droplets");
   const droplet = [...state.droplets.values()].at(-1)!;
   const started = Date.parse(machines.inspect(droplet, "{{.State.StartedAt}}"));
+  // cloud-init's times are seconds since the kernel booted (the machine's, for a container).
+  const [now, uptime] = machines
+    .exec(droplet, "echo $(date +%s.%N) $(cut -d' ' -f1 /proc/uptime)")
+    .trim()
+    .split(" ")
+    .map(Number);
   const ci = JSON.parse(machines.exec(droplet, "cat /var/lib/cloud/data/status.json")).v1;
+  const ciDone = (now - uptime + ci["modules-final"].finished) * 1000;
   return [
     { what: "program start, to the first step", start: 0, end: fromEvents(steps[0]?.start ?? 0) },
     ...span("deletes (old droplet, containers)", op(/./, /delete/)),
@@ -159,13 +166,13 @@ function phases(
     {
       what: "boot → cloud-init done",
       start: fromEpoch(started),
-      end: fromEpoch(ci["modules-final"].finished * 1000),
+      end: fromEpoch(ciDone),
     },
     ...span(
       "readiness check (SSH, cloud-init, volume, Docker)",
       op(/command:local:Command/).filter((s) => /-ready$/.test(s.name) && s.name !== "app-ready"),
     ),
-    ...span("image builds on the node", op(/docker:index\/image:Image/)),
+    ...span("images (the notebook's built on the node)", op(/RemoteImage$/)),
     ...span("containers", op(/docker:index\/container:Container/)),
     ...span(
       "app answers over HTTPS",
