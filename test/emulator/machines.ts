@@ -159,8 +159,7 @@ export class Machines {
 
   /** The container's address on the droplets' network. */
   private address(d: { id: number }): string {
-    const format = `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`;
-    return this.docker(["inspect", "--format", format, Machines.container(d)]).trim();
+    return this.inspect(d, `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`);
   }
 
   /**
