@@ -98,7 +98,12 @@ export async function startDockerEngine(log: (line: string) => void): Promise<Do
       daemon.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
       if (daemon.exitCode === null) daemon.kill("SIGKILL");
-      fs.rmSync(run, { recursive: true, force: true });
+      try {
+        fs.rmSync(run, { recursive: true, force: true });
+      } catch {
+        // A network namespace of the engine's (a swarm's ingress) can stay mounted there a
+        // moment after it exits; the folder is in the temporary directory, and harmless.
+      }
     },
   };
 }

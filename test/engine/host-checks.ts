@@ -9,7 +9,7 @@ import * as http from "http";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import { PROXY_PATHS } from "../../proxy/caddy";
+import { CA_VARIABLE, caId, PROXY_PATHS } from "../../proxy/caddy";
 import { planProxy } from "../../proxy/plan";
 import { parseExposedPorts, parseImageVolumes, parseStackfile } from "../../stackfile";
 import { caddyBinary } from "../caddy";
@@ -220,6 +220,8 @@ async function proxyCheck(engine: DockerEngine, prefix: string): Promise<void> {
       // An IP address, as a node without a domain has: browsers send no SNI for it, and Caddy,
       // behind Docker's port publishing, sees its container's address, not this one.
       `DROPSTACK_SITE=${SITE}`,
+      // The internal CA's name in Caddy, from its root, as components/proxy.ts sets it.
+      ...["-e", `${CA_VARIABLE}=${caId(caPem)}`],
       // As components/proxy.ts sets them; the stand-in image, unlike caddy's, does not.
       ...["-e", "XDG_DATA_HOME=/data", "-e", "XDG_CONFIG_HOME=/config"],
       names.image,
@@ -265,9 +267,10 @@ async function proxyCheck(engine: DockerEngine, prefix: string): Promise<void> {
         .on("error", reject),
     );
     expectEqual(plain, [308, `https://${SITE}/notebooks`], "plain HTTP");
-    // Certificates and keys in /data, which the program puts on the node's data volume.
+    // Certificates and keys in /data, which the program puts on the node's data volume, under
+    // the CA's name: a new root is a new CA there, with nothing signed by the old one.
     const stored = engine.docker(["exec", names.proxy, "find", "/data/caddy", "-name", "*.crt"]);
-    if (!stored.includes(`/data/caddy/certificates/local/${SITE}/${SITE}.crt`))
+    if (!stored.includes(`/data/caddy/certificates/${caId(caPem)}/${SITE}/${SITE}.crt`))
       throw new Error(`no certificate for ${SITE} under /data:\n${stored}`);
   } finally {
     cleanup();
