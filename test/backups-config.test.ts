@@ -1,22 +1,4 @@
-import { parseConfig } from "../config";
-
-function parse(values: Record<string, string>) {
-  const all: Record<string, string> = { "digitalocean:token": "t", ...values };
-  return parseConfig({
-    get: (k) => all[k],
-    isSecret: () => false,
-    keys: () => Object.keys(all),
-  });
-}
-
-function messageOf(values: Record<string, string>): string {
-  try {
-    parse(values);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the config to be rejected");
-}
+import { messageOf, parse } from "./config-parse";
 
 const problem = (line: string) => `Invalid stack configuration:\n  - ${line}`;
 

@@ -2,24 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, DEFAULTS, isCidr, parseConfig } from "../config";
-
-function parse(values: Record<string, string>, secretKeys: string[] = []) {
-  const all = { "digitalocean:token": "t", ...values };
-  return parseConfig({
-    get: (k) => all[k as keyof typeof all],
-    isSecret: (k) => secretKeys.includes(k),
-    keys: () => Object.keys(all),
-  });
-}
-
-function messageOf(values: Record<string, string>): string {
-  try {
-    parse(values);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected the config to be rejected");
-}
+import { messageOf, parse } from "./config-parse";
 
 describe("stack config", () => {
   test("falls back to the defaults Pulumi.yaml declares", () => {
