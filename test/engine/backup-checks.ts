@@ -1,8 +1,8 @@
 // The data backups for real: images/backup/dropstack-backup.sh, the script the node's backup
 // container runs, with Debian's restic and jq, against moto's S3 server on loopback in Spaces'
 // place, and the real Docker engine for the dumps (`docker exec` in a service's container) and
-// for stopping and starting a service around a restore. What is not run here: the backup image's
-// build (Alpine's packages need a registry) and mongodump (no Mongo server can be installed
+// for stopping and starting a service around a restore (backup-image-checks.ts runs it in the
+// built backup image). What is not run here: mongodump (no Mongo server can be installed
 // here): the database below is a folder dumped with tar, by the same labels' mechanism.
 import { spawn, spawnSync } from "child_process";
 import type { ChildProcess } from "child_process";
@@ -88,7 +88,7 @@ export async function backupChecks(
 }
 
 /** moto's S3 server on 127.0.0.1:`port` (scripts/moto/build.sh has installed it). */
-function startMoto(port: number): ChildProcess {
+export function startMoto(port: number): ChildProcess {
   const motoServer = spawnSync(path.join(ROOT, "scripts", "moto", "build.sh"), {
     encoding: "utf8",
   }).stdout.trim();
@@ -142,7 +142,7 @@ async function startSetup(
   return { env, data, notebooks, db, web, moto };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.listen(0, "127.0.0.1", () => {

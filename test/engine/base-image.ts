@@ -120,10 +120,14 @@ export function ensureImage(
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-debootstrap-"));
     try {
       const root = path.join(work, "root");
-      log(`debootstrap ${suite} (minbase, ${include.join(" ")}) from ${MIRROR}`);
+      log(`debootstrap ${suite} (minbase${include.map((p) => ` ${p}`).join("")}) from ${MIRROR}`);
       const r = spawnSync(
         "debootstrap",
-        ["--variant=minbase", `--include=${include.join(",")}`, suite, root, MIRROR],
+        [
+          "--variant=minbase",
+          ...(include.length > 0 ? [`--include=${include.join(",")}`] : []),
+          ...[suite, root, MIRROR],
+        ],
         { encoding: "utf8" },
       );
       if (r.status !== 0)

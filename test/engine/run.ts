@@ -26,7 +26,8 @@ import { emulatorChecks } from "./emulator-checks";
 import { emulatedChecks } from "./emulated-checks";
 import { emulatedClusterChecks } from "./emulated-cluster-checks";
 import { dropletImageMissing, ensureDropletImage } from "../emulator/droplet-image";
-import { backupChecks, renamedKeyCheck } from "./backup-checks";
+import { backupChecks, backupToolsMissing, renamedKeyCheck } from "./backup-checks";
+import { backupImageChecks } from "./backup-image-checks";
 import { ensureStandins, standinsMissing } from "./standins";
 import {
   buildEngine,
@@ -232,7 +233,11 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
       ["digitalocean", "docker", "random", "command", "tls"],
       () => emulatorChecks(pulumi, project, check),
     );
-  if (runs("backup")) await backupChecks(engine, PREFIX, check, notRunHere);
+  if (runs("backup")) {
+    await backupChecks(engine, PREFIX, check, notRunHere);
+    // moto too (backupChecks has said why not, where it cannot run).
+    if (backupToolsMissing() === undefined) await backupImageChecks(engine, PREFIX, check, log);
+  }
   if (runs("emulated"))
     await withPlugins(
       "the emulated DigitalOcean's whole up of dev (boot, cloud-init, Docker over SSH, HTTPS, " +
