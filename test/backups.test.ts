@@ -97,6 +97,9 @@ describe("data backups on (dataBackups daily)", () => {
     ]);
     // The dump reads Mongo's credentials inside Mongo's container: no password in the plan.
     expect(plan[2]).toContain('--password "$MONGO_INITDB_ROOT_PASSWORD"');
+    // A restore leaves Mongo's users as the stack made them: onto a new stack (a new generated
+    // password), the dump's users would bring the old password back and lock the notebook out.
+    expect(plan[3]).toContain('--nsExclude "admin.system.*"');
   });
 
   test("start the container after the services whose data it backs up", () => {

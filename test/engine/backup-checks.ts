@@ -2,8 +2,9 @@
 // container runs, with Debian's restic and jq, against moto's S3 server on loopback in Spaces'
 // place, and the real Docker engine for the dumps (`docker exec` in a service's container) and
 // for stopping and starting a service around a restore (backup-image-checks.ts runs it in the
-// built backup image). What is not run here: mongodump (no Mongo server can be installed
-// here): the database below is a folder dumped with tar, by the same labels' mechanism.
+// built backup image). The "db" service below is a folder dumped with tar, by the labels'
+// mechanism; the default stack's own Mongo labels run against FerretDB (scripts/ferretdb/build.sh)
+// with the real mongo-tools, when DROPSTACK_MONGO_TOOLS names them (no registry here serves them).
 import { spawn, spawnSync } from "child_process";
 import type { ChildProcess } from "child_process";
 import * as crypto from "crypto";
@@ -16,6 +17,7 @@ import { parseStackfile } from "../../stackfile";
 import { BASE_IMAGE } from "./base-image";
 import { expectEqual, tryDocker, waitUntil } from "./checks";
 import type { Check } from "./checks";
+import { CACHE } from "./docker-engine";
 import type { DockerEngine } from "./docker-engine";
 import { tail } from "./pulumi-engine";
 import type { Pulumi } from "./pulumi-engine";
@@ -79,6 +81,7 @@ export async function backupChecks(
     await commandLineChecks(setup, check);
     await retentionChecks(setup, check);
     await scheduleChecks(setup, check);
+    await mongoChecks(engine, prefix, port, check, notRunHere);
   } finally {
     // Whatever failed, moto and the containers do not outlive the checks.
     moto.kill();
@@ -154,7 +157,7 @@ export function freePort(): Promise<number> {
 }
 
 /** The script run as the container runs it: its status, stdout and stderr. */
-function script(setup: Setup, args: string[], extra: Record<string, string> = {}) {
+function script(setup: Pick<Setup, "env">, args: string[], extra: Record<string, string> = {}) {
   const r = spawnSync("sh", [SCRIPT, ...args], {
     env: { ...process.env, ...setup.env, ...extra },
     encoding: "utf8",
@@ -171,7 +174,11 @@ function ok(setup: Setup, args: string[], extra: Record<string, string> = {}): s
 }
 
 /** restic itself, with the checks' repository. */
-function restic(setup: Setup, args: string[], extra: Record<string, string> = {}): string {
+function restic(
+  setup: Pick<Setup, "env">,
+  args: string[],
+  extra: Record<string, string> = {},
+): string {
   const r = spawnSync("restic", args, { env: { ...process.env, ...setup.env, ...extra } });
   if (r.status !== 0) throw new Error(`restic ${args.join(" ")}: ${r.stderr}`);
   return r.stdout.toString();
@@ -429,6 +436,322 @@ async function commandLineChecks(setup: Setup, check: Check): Promise<void> {
         )
       )
         throw new Error(`not refused as too early:\n${early.stderr}`);
+    },
+  );
+}
+
+/** The mongo-tools the Mongo check runs in the server's container, as the mongo image has them. */
+const MONGO_TOOLS = ["mongodump", "mongorestore", "mongoimport", "mongoexport"];
+
+/** Where mongo-tools are looked for when DROPSTACK_MONGO_TOOLS is not set: <version>/bin in it. */
+const MONGO_TOOLS_CACHE = path.join(CACHE, "mongo-tools");
+
+/** DROPSTACK_MONGO_TOOLS, else the newest version's bin folder in the cache, else undefined. */
+function mongoToolsDir(): string | undefined {
+  const given = process.env.DROPSTACK_MONGO_TOOLS;
+  if (given !== undefined && given !== "") return given;
+  const versions = fs.existsSync(MONGO_TOOLS_CACHE) ? fs.readdirSync(MONGO_TOOLS_CACHE) : [];
+  const newest = versions
+    .filter((v) => fs.existsSync(path.join(MONGO_TOOLS_CACHE, v, "bin")))
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+    .at(-1);
+  return newest === undefined ? undefined : path.join(MONGO_TOOLS_CACHE, newest, "bin");
+}
+
+/**
+ * Why the Mongo check cannot run here, or undefined: `fetched` is set when what is missing is
+ * mongo-tools, which no registry here serves (built by hand from the public source, named in
+ * DROPSTACK_MONGO_TOOLS), so their absence is named, never failed.
+ */
+function mongoCheckMissing(): { why: string; fetched: boolean } | undefined {
+  const ferretdb = spawnSync(path.join(ROOT, "scripts", "ferretdb", "build.sh"), {
+    encoding: "utf8",
+  });
+  if (ferretdb.status !== 0)
+    return { why: `scripts/ferretdb/build.sh failed: ${ferretdb.stderr.trim()}`, fetched: false };
+  const dir = mongoToolsDir();
+  const how =
+    "a folder with mongodump, mongorestore, mongoimport and mongoexport, static binaries built " +
+    'by hand from github.com/mongodb/mongo-tools; README, "The real engine"';
+  if (dir === undefined)
+    return {
+      why: `DROPSTACK_MONGO_TOOLS is not set and ${MONGO_TOOLS_CACHE} has no <version>/bin (${how})`,
+      fetched: true,
+    };
+  const absent = MONGO_TOOLS.filter((tool) => {
+    try {
+      fs.accessSync(path.join(dir, tool), fs.constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (absent.length > 0)
+    return {
+      why: `${dir} has no ${absent.join(", ")} (${how})`,
+      fetched: true,
+    };
+  return undefined;
+}
+
+interface MongoSetup extends Pick<Setup, "env" | "data"> {
+  /** The Mongo service's container: FerretDB, with mongo-tools on its PATH. */
+  mongo: string;
+  /** The label's restore command, as the shipped Stackfile has it. */
+  restore: string;
+  /** Starts the Mongo service's container, with this root password in its environment. */
+  start: (password: string) => Promise<void>;
+}
+
+/**
+ * The default stack's Mongo labels, taken from the shipped Stackfile, against FerretDB (a server
+ * that speaks MongoDB's wire protocol and SCRAM, on SQLite) with the real mongodump and
+ * mongorestore in its container, run by the backup script as on the node.
+ */
+async function mongoChecks(
+  engine: DockerEngine,
+  prefix: string,
+  port: number,
+  check: Check,
+  notRunHere: string[],
+): Promise<void> {
+  const what = "the Mongo dump and restore (the default stack's labels against FerretDB)";
+  const missing = mongoCheckMissing();
+  if (missing !== undefined) {
+    if (process.env.CI === "true" && !missing.fetched)
+      await check(`${what}: its server`, () => {
+        throw new Error(`${missing.why} (CI=true: a missing tool is a failure)`);
+      });
+    else notRunHere.push(`${what}: ${missing.why}`);
+    return;
+  }
+  const containers = ["mongo", "datascience"].map((s) => `${prefix}-backup-${s}-1`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-backup-mongo-"));
+  try {
+    const setup = await startMongoSetup(engine, prefix, port, work);
+    const seeded = await mongoBackupCheck(engine, setup, check);
+    await mongoRestoreCheck(engine, setup, seeded, check);
+    await mongoPasswordCheck(setup, check);
+  } finally {
+    for (const c of containers) tryDocker(engine, ["rm", "-f", c]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function startMongoSetup(
+  engine: DockerEngine,
+  prefix: string,
+  port: number,
+  work: string,
+): Promise<MongoSetup> {
+  const stackfile = path.join(ROOT, "stacks", "datascience.yml");
+  const spec = parseStackfile(fs.readFileSync(stackfile, "utf8"), stackfile).spec;
+  const plan = backupPlan(spec, `${prefix}-backup`);
+  const dump = plan.dumps.find((d) => d.service === "mongo");
+  if (dump === undefined) throw new Error(`${stackfile} dumps no mongo service`);
+  const data = path.join(work, "data");
+  fs.mkdirSync(path.join(data, "datascience"), { recursive: true });
+  fs.mkdirSync(path.join(data, "mongo"), { recursive: true });
+  const ferretdb = path.dirname(
+    spawnSync(path.join(ROOT, "scripts", "ferretdb", "build.sh"), {
+      encoding: "utf8",
+    }).stdout.trim(),
+  );
+  const tools = mongoToolsDir()!;
+  const neighbour = `${prefix}-backup-datascience-1`;
+  tryDocker(engine, ["rm", "-f", neighbour]);
+  engine.docker(["run", "-d", "--name", neighbour, BASE_IMAGE, "sleep", "infinity"]);
+  // FerretDB makes the user only when it first makes the admin database, as the mongo image
+  // reads MONGO_INITDB_* only on a first start; SCRAM needs --test-enable-new-auth in v1.
+  const server =
+    "exec /opt/ferretdb/ferretdb --handler=sqlite --sqlite-url=file:/data/db/ " +
+    "--telemetry=disable --test-enable-new-auth --setup-database=admin " +
+    '--setup-username="$MONGO_INITDB_ROOT_USERNAME" --setup-password="$MONGO_INITDB_ROOT_PASSWORD"';
+  const start = async (password: string) => {
+    tryDocker(engine, ["rm", "-f", dump.container]);
+    // mongo-tools first on the PATH, where the mongo image has them.
+    const env = [
+      "PATH=/opt/mongo-tools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ];
+    env.push("MONGO_INITDB_ROOT_USERNAME=root", `MONGO_INITDB_ROOT_PASSWORD=${password}`);
+    engine.docker([
+      "run",
+      "-d",
+      "--name",
+      dump.container,
+      ...env.flatMap((e) => ["-e", e]),
+      "-v",
+      `${ferretdb}:/opt/ferretdb:ro`,
+      "-v",
+      `${tools}:/opt/mongo-tools:ro`,
+      "-v",
+      `${path.join(data, "mongo")}:/data/db`,
+      BASE_IMAGE,
+      "sh",
+      "-c",
+      server,
+    ]);
+    // FerretDB logs to stderr.
+    const log = () => {
+      const r = spawnSync("docker", ["logs", dump.container], {
+        env: { ...process.env, DOCKER_HOST: engine.host },
+        encoding: "utf8",
+      });
+      return r.stdout + r.stderr;
+    };
+    await waitUntil("FerretDB to listen", () => /Listening on TCP/.test(log()), log, 30);
+  };
+  await start(crypto.randomBytes(12).toString("hex"));
+  const env = {
+    RESTIC_REPOSITORY: `s3:http://127.0.0.1:${port}/dropstack-backup-mongo-check`,
+    RESTIC_PASSWORD: crypto.randomBytes(20).toString("hex"),
+    AWS_ACCESS_KEY_ID: "moto",
+    AWS_SECRET_ACCESS_KEY: "moto",
+    DROPSTACK_DATA: data,
+    DROPSTACK_STAGING: path.join(work, "staging"),
+    DROPSTACK_BACKUP_PLAN: planText(plan),
+    DOCKER_HOST: engine.host,
+  };
+  return { env, data, mongo: dump.container, restore: dump.restore, start };
+}
+
+/** The root credentials from the container's own environment, as the labels pass them. */
+const MONGO_AUTH =
+  '--authenticationDatabase admin --username "$MONGO_INITDB_ROOT_USERNAME" ' +
+  '--password "$MONGO_INITDB_ROOT_PASSWORD"';
+
+/** A mongo-tools command in the Mongo service's container: its status, stdout and stderr. */
+function inMongo(engine: DockerEngine, setup: MongoSetup, command: string, input?: Buffer) {
+  const r = spawnSync("docker", ["exec", "-i", setup.mongo, "sh", "-c", command], {
+    env: { ...process.env, DOCKER_HOST: engine.host },
+    input: input ?? Buffer.alloc(0),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** `collection` of the notebooks database, loaded from extended JSON lines. */
+function mongoImport(
+  engine: DockerEngine,
+  setup: MongoSetup,
+  collection: string,
+  lines: string[],
+  drop = false,
+) {
+  const r = inMongo(
+    engine,
+    setup,
+    `mongoimport --quiet ${drop ? "--drop " : ""}${MONGO_AUTH} --db notebooks --collection ${collection}`,
+    Buffer.from(lines.join("\n") + "\n"),
+  );
+  if (r.status !== 0) throw new Error(`mongoimport into ${collection}: ${r.stderr}`);
+}
+
+/** `collection`'s documents as canonical extended JSON (every type spelled out), by _id. */
+function mongoExport(engine: DockerEngine, setup: MongoSetup, collection: string): string[] {
+  const r = inMongo(
+    engine,
+    setup,
+    `mongoexport --quiet ${MONGO_AUTH} --db notebooks --collection ${collection} ` +
+      `--jsonFormat=canonical --sort '{"_id":1}'`,
+  );
+  if (r.status !== 0) throw new Error(`mongoexport of ${collection}: ${r.stderr}`);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+/** What the check seeds: documents of most BSON types, a few large, in _id order. */
+function mongoSeed(): Record<string, string[]> {
+  const people = Array.from({ length: 300 }, (_, i) =>
+    JSON.stringify({
+      _id: { $numberInt: String(i + 1) },
+      name: crypto.randomBytes(8).toString("hex"),
+      score: { $numberDouble: `${i}.5` },
+      big: { $numberLong: String(2n ** 53n + BigInt(i)) },
+      at: { $date: { $numberLong: String(Date.UTC(2024, 0, 1) + i * 3_600_000) } },
+      tags: ["é", { $numberInt: String(i % 7) }, { nested: true }],
+      notes: i % 50 === 0 ? crypto.randomBytes(30_000).toString("base64") : null,
+    }),
+  );
+  const runs = ["a", "b", "c"].map((id) =>
+    JSON.stringify({ _id: id, oid: { $oid: crypto.randomBytes(12).toString("hex") } }),
+  );
+  return { people, runs };
+}
+
+async function mongoBackupCheck(
+  engine: DockerEngine,
+  setup: MongoSetup,
+  check: Check,
+): Promise<Record<string, string[]>> {
+  const seeded = mongoSeed();
+  await check(
+    "the default stack's mongodump label, run by dropstack-backup in the Mongo service's container with its credentials, backs up the seeded database, not its live files",
+    () => {
+      for (const [collection, lines] of Object.entries(seeded)) {
+        mongoImport(engine, setup, collection, lines);
+        expectEqual(mongoExport(engine, setup, collection), lines, `${collection} as seeded`);
+      }
+      const said = script(setup, ["backup"]);
+      if (said.status !== 0) throw new Error(`backup exited ${said.status}:\n${said.stderr}`);
+      if (!/dumped mongo: \d+ bytes/.test(said.stderr)) throw new Error(said.stderr);
+      const files = restic(setup, ["ls", "latest"]).split("\n");
+      if (!files.includes(path.join(setup.env.DROPSTACK_STAGING, "dumps", "mongo.dump")))
+        throw new Error(`no dump of mongo in the backup:\n${files.join("\n")}`);
+      const live = files.filter((f) => f.startsWith(path.join(setup.data, "mongo")));
+      expectEqual(live, [], "the database's own files in the backup");
+    },
+  );
+  return seeded;
+}
+
+async function mongoRestoreCheck(
+  engine: DockerEngine,
+  setup: MongoSetup,
+  seeded: Record<string, string[]>,
+  check: Check,
+): Promise<void> {
+  await check(
+    "the default stack's mongorestore label, run by dropstack-backup restore, puts the seeded documents back exactly over damaged collections",
+    () => {
+      mongoImport(engine, setup, "people", ['{"_id":1,"damaged":true}'], true);
+      mongoImport(engine, setup, "runs", ['{"_id":"d","added":"after the backup"}']);
+      const damaged = Object.keys(seeded).map((c) => mongoExport(engine, setup, c));
+      expectEqual(
+        damaged.map((lines) => lines.length),
+        [1, seeded.runs.length + 1],
+        "documents in people and runs once damaged",
+      );
+      // The label as shipped: Mongo's users (admin.system.*) are left out, which FerretDB could
+      // not load either (it has no admin.system.version for mongorestore to check).
+      const said = script(setup, ["restore", "latest"]);
+      if (said.status !== 0) throw new Error(`restore exited ${said.status}:\n${said.stderr}`);
+      if (!said.stderr.includes(`loaded mongo's dump into ${setup.mongo}`))
+        throw new Error(`the restore did not say it loaded mongo's dump:\n${said.stderr}`);
+      for (const [collection, lines] of Object.entries(seeded))
+        expectEqual(
+          mongoExport(engine, setup, collection),
+          lines,
+          `${collection} after the restore`,
+        );
+    },
+  );
+}
+
+async function mongoPasswordCheck(setup: MongoSetup, check: Check): Promise<void> {
+  await check(
+    "a Mongo root password that no longer matches the server's fails the backup, naming the service, and makes no snapshot",
+    async () => {
+      const newest = () =>
+        JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])).at(-1).id as string;
+      const before = newest();
+      // The same data with another password in the environment: the server keeps the user it
+      // made first, as Mongo does when MONGO_INITDB_ROOT_PASSWORD changes after the first start.
+      await setup.start("not-the-password");
+      const r = script(setup, ["backup"]);
+      expectEqual(r.status, 1, "exit status with a wrong Mongo password");
+      if (!r.stderr.includes(`dropstack-backup: the dump of mongo (in ${setup.mongo}) failed`))
+        throw new Error(`not refused naming mongo:\n${r.stderr}`);
+      expectEqual(newest(), before, "the newest backup after the refused one");
     },
   );
 }
