@@ -6,7 +6,15 @@ export { contextHash, Stack } from "./stack";
 export type { StackArgs } from "./stack";
 export { Proxy, SwarmProxy, swarmProxyMounts } from "./proxy";
 export type { ProxyArgs, SwarmProxyArgs } from "./proxy";
-export { formSwarm, managerCount, nodeLabels, prepareBindSources, swarmFirewall } from "./swarm";
+export {
+  disbandSwarm,
+  formSwarm,
+  managerCount,
+  nodeLabels,
+  prepareBindSources,
+  swarmFirewall,
+  nodeTag,
+} from "./swarm";
 export { SwarmStack } from "./swarm-stack";
 export { swarmBindSources } from "./swarm-service";
 export type { SwarmStackArgs } from "./swarm-stack";

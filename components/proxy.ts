@@ -214,6 +214,8 @@ export interface SwarmProxyArgs {
   manager: docker.Provider;
   /** The first node's droplet ID: the swarm's objects are replaced with it (see onNode). */
   managerId: pulumi.Input<string>;
+  /** The swarm (Swarm.init): the proxy's Swarm objects go with it. */
+  swarm: pulumi.Resource;
   /** What must exist first: the web service, which held port 80 before the proxy existed. */
   after: pulumi.Resource[];
 }
@@ -232,7 +234,12 @@ export class SwarmProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: SwarmProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dropstack:index:SwarmProxy", name, {}, opts);
-    const provider = { parent: this, provider: args.manager, ...onNode(args.managerId) };
+    const provider = {
+      parent: this,
+      provider: args.manager,
+      deletedWith: args.swarm,
+      ...onNode(args.managerId),
+    };
     const { plan } = args;
 
     const caddyfile = caddyfileConfig(name, args.prefix, plan.caddyfile, provider);

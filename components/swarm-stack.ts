@@ -21,6 +21,8 @@ export interface SwarmStackArgs {
   stackfileDir: string;
   /** The Docker provider of the first node, a manager: services are made through it. */
   manager: docker.Provider;
+  /** The swarm (Swarm.init): the network and the services go with it. */
+  swarm: pulumi.Resource;
   /** The Docker provider of every node, the first included: built images are built on each. */
   nodeProviders: docker.Provider[];
   /**
@@ -124,7 +126,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       `${name}-network`,
       // Attachable, so `docker run --network` can reach the services to debug them.
       { name: args.prefix, driver: "overlay", attachable: true },
-      { parent: this, provider: args.manager, ...onNode(args.nodeIds[0]) },
+      { parent: this, provider: args.manager, deletedWith: args.swarm, ...onNode(args.nodeIds[0]) },
     );
     this.networkId = network.id;
 
@@ -188,6 +190,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       {
         parent: this,
         provider: args.manager,
+        deletedWith: args.swarm,
         ...SERVICE_REPLACEMENT,
         ...onNode(args.nodeIds[0]),
         // Its image on every node that may run it, and the services it links to, first.

@@ -30,6 +30,14 @@ export function nodeLabels(index: number, tags: string[]): string[] {
 }
 
 export interface Swarm {
+  /**
+   * The swarm itself, its init on the first node. What is made through the manager (networks,
+   * services, configs, secrets) is `deletedWith` it: when the swarm goes, in an `up` that shrinks
+   * the cluster to one node (whose `swarm.sh disband` has removed them and left the swarm
+   * before the node's containers start) or in `destroy` (which deletes the droplets), the
+   * provider is not asked to delete them through a node that is no longer a manager.
+   */
+  init: pulumi.Resource;
   /** Completes when every node has joined and carries its labels. */
   ready: pulumi.Resource[];
 }
@@ -51,13 +59,18 @@ function managerEnvironment(first: Node) {
   };
 }
 
-/** `swarm.sh init` on the first node: forms the swarm; its stdout is the join tokens. */
-function initSwarm(first: Node): command.local.Command {
+/**
+ * `swarm.sh init` on the first node: forms the swarm; its stdout is the join tokens. On a node
+ * that ran the stack as a single node (a stack that grows), it first stops and removes the
+ * stack's containers and network, so that no service starts beside them (the same data, the
+ * same ports).
+ */
+function initSwarm(first: Node, prefix: string): command.local.Command {
   return new command.local.Command(
     "swarm-init",
     {
       create: `sh ${SWARM_SCRIPT} init`,
-      environment: sshEnv(first),
+      environment: { ...sshEnv(first), DROPSTACK_PREFIX: prefix },
       triggers: [first.droplet.id],
     },
     // The join tokens: secret in the state, never printed.
@@ -126,10 +139,14 @@ function labelNode(
  * after the other), over each node's pinned SSH; labels every node from the first. Top-level
  * resources, so a stack that grows from one node keeps the first node's as they are.
  */
-export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Swarm {
+export function formSwarm(
+  nodes: Node[],
+  nodeTags: Record<string, string[]>,
+  prefix: string,
+): Swarm {
   const [first] = nodes;
   const managerEnv = managerEnvironment(first);
-  const init = initSwarm(first);
+  const init = initSwarm(first, prefix);
 
   const managers = managerCount(nodes.length);
   const ready: pulumi.Resource[] = [];
@@ -147,7 +164,26 @@ export function formSwarm(nodes: Node[], nodeTags: Record<string, string[]>): Sw
     }
     ready.push(labelNode(node, index, nodeTags[String(index)] ?? [], managerEnv, joined));
   });
-  return { ready };
+  return { init, ready };
+}
+
+/**
+ * `swarm.sh disband` on a single node, before its containers: where the node still runs the
+ * stack's swarm (a cluster shrunk to one node), it removes the stack's services, waits for their
+ * containers to stop, leaves the swarm and turns live-restore back on; elsewhere it does nothing.
+ * The swarm's objects in the state go without a call (Swarm.init), and the other nodes leave as
+ * their joins are deleted.
+ */
+export function disbandSwarm(node: Node, prefix: string): command.local.Command {
+  return new command.local.Command(
+    "swarm-disband",
+    {
+      create: `sh ${SWARM_SCRIPT} disband`,
+      environment: { ...node.sshEnvironment, DROPSTACK_PREFIX: prefix },
+      triggers: [node.droplet.id],
+    },
+    { dependsOn: [node.readiness] },
+  );
 }
 
 /**
@@ -205,17 +241,35 @@ export const SWARM_PORTS = [
 ];
 
 /**
+ * The tag every node of the stack carries, a single node's too (so a stack that grows keeps its
+ * first droplet exactly as it was): the swarm firewall's targets and sources.
+ */
+export function nodeTag(prefix: string): string {
+  return prefix;
+}
+
+/**
  * Opens Swarm's ports on the cluster's droplets to those droplets only. The nodes sit in the
  * region's default VPC, as a single node does, so a stack that grows keeps its first droplet
  * (a VPC of its own would replace it: vpc_uuid forces a new droplet, with a new address); a
  * DigitalOcean firewall filters the VPC's traffic too, so other droplets there reach none of
  * these ports. Each node's own firewall keeps 22, 80 and 443.
+ *
+ * By the nodes' tag (nodeTag), not their droplet IDs: a replaced node then changes nothing
+ * here. With IDs in its rules, a replaced first node could not even be planned: the engine diffs
+ * the firewall with the new ID unknown, and the DigitalOcean provider then counts no rule ("At
+ * least one rule must be specified"; found by the emulated cluster's `up --replace`). After the
+ * droplets, which make the tag (DigitalOcean makes a droplet's new tags; a firewall's must exist).
  */
 export function swarmFirewall(prefix: string, nodes: Node[]): digitalocean.Firewall {
-  const dropletIds = nodes.map((node) => node.droplet.id.apply(Number));
-  return new digitalocean.Firewall("swarm-firewall", {
-    name: `${prefix}-swarm`,
-    dropletIds,
-    inboundRules: SWARM_PORTS.map((rule) => ({ ...rule, sourceDropletIds: dropletIds })),
-  });
+  const tag = nodeTag(prefix);
+  return new digitalocean.Firewall(
+    "swarm-firewall",
+    {
+      name: `${prefix}-swarm`,
+      tags: [tag],
+      inboundRules: SWARM_PORTS.map((rule) => ({ ...rule, sourceTags: [tag] })),
+    },
+    { dependsOn: nodes.map((node) => node.droplet) },
+  );
 }

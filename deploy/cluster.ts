@@ -49,9 +49,12 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
   const nodes = clusterNodes(config, stack, prefix);
   const [first] = nodes;
   swarmFirewall(prefix, nodes);
-  const swarm = formSwarm(nodes, config.nodeTags);
+  const swarm = formSwarm(nodes, config.nodeTags, prefix);
   const { nodeProviders, manager } = swarmProviders(nodes, swarm);
-  const { deployed, folders, proxyPath } = deploySwarmStack(args, nodes, nodeProviders, manager);
+  const { deployed, folders, proxyPath } = deploySwarmStack(args, nodes, swarm, {
+    nodeProviders,
+    manager,
+  });
 
   const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes) : [];
   // The certificate is for the domain, or the first node's address (where the data is).
@@ -66,6 +69,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       dataPath: proxyPath,
       manager,
       managerId: first.droplet.id,
+      swarm: swarm.init,
       after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
     });
   const url = waitForClusterApp(args, first, site, deployed, proxy);
@@ -77,10 +81,11 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
  * grows keeps it as it is; the others hold no data and are named by their number.
  */
 function clusterNodes(config: DropstackConfig, stack: string, prefix: string): Node[] {
+  const args = firstNodeArgs(config, stack, prefix);
   return Array.from({ length: config.nodes }, (_, i) => {
-    if (i === 0) return new Node("node", firstNodeArgs(config, stack, prefix));
+    if (i === 0) return new Node("node", args);
     return new Node(`node-${i + 1}`, {
-      ...firstNodeArgs(config, stack, prefix),
+      ...args,
       dataVolume: false,
       dataVolumeId: "",
       sshDir: path.join(".dropstack", stack, `node-${i + 1}`),
@@ -112,8 +117,8 @@ function swarmProviders(
 function deploySwarmStack(
   args: ClusterArgs,
   nodes: Node[],
-  nodeProviders: docker.Provider[],
-  manager: docker.Provider,
+  swarm: ReturnType<typeof formSwarm>,
+  { nodeProviders, manager }: ReturnType<typeof swarmProviders>,
 ): { deployed: SwarmStack; folders: ReturnType<typeof prepareBindSources>; proxyPath: string } {
   const { config, stack, prefix } = args;
   const [first] = nodes;
@@ -127,6 +132,7 @@ function deploySwarmStack(
     spec: args.spec,
     stackfileDir: args.stackfileDir,
     manager,
+    swarm: swarm.init,
     nodeProviders,
     nodeIds: nodes.map((node) => node.droplet.id),
     secretVars: secretStackVars(config),

@@ -5,6 +5,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { nodeTag } from "../components";
 import type { Node, NodeArgs } from "../components";
 import type { DropstackConfig } from "../config";
 import { tagFor } from "../config/naming";
@@ -15,7 +16,8 @@ export function firstNodeArgs(config: DropstackConfig, stack: string, prefix: st
     region: config.region,
     size: config.size,
     image: config.image,
-    tags: [tagFor(stack)],
+    // The stack's own tag on each node, which the swarm firewall of a cluster targets.
+    tags: [tagFor(stack), nodeTag(prefix)],
     monitoring: config.monitoring,
     dropletBackups: config.dropletBackups,
     ipv6: config.ipv6,
@@ -48,12 +50,19 @@ export function secretStackVars(config: DropstackConfig): Record<string, pulumi.
   );
 }
 
-/** A Docker provider for `node`, over its pinned SSH, once the node is ready. */
-export function nodeDockerProvider(name: string, node: Node): docker.Provider {
+/**
+ * A Docker provider for `node`, over its pinned SSH, once the node is ready and `after` is done:
+ * whatever is made through it waits for both.
+ */
+export function nodeDockerProvider(
+  name: string,
+  node: Node,
+  after: pulumi.Resource[] = [],
+): docker.Provider {
   return new docker.Provider(
     name,
     { host: node.dockerHost, sshOpts: node.sshOpts },
-    { dependsOn: [node.readiness] },
+    { dependsOn: [node.readiness, ...after] },
   );
 }
 

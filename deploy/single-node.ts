@@ -4,7 +4,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Node, Proxy, Stack } from "../components";
+import { disbandSwarm, Node, Proxy, Stack } from "../components";
 import { webPort } from "../config/warnings";
 import type { StackSpec } from "../stackfile";
 import { backupOutputs, deployBackups, SPACES_PRICE } from "./backups";
@@ -33,6 +33,8 @@ interface Target {
   /** The node's public IPv4 address (or localhost). */
   host: pulumi.Output<string>;
   dnsRecords: digitalocean.DnsRecord[];
+  /** What must be done before anything runs on the node: its readiness, its leaving a swarm. */
+  ready: pulumi.Resource[];
 }
 
 /** Deploys the single node (or onto this machine); returns the stack's outputs. */
@@ -59,7 +61,7 @@ export function deploySingleNode(args: SingleNodeArgs): Record<string, unknown> 
         after: [...deployed.serviceComponents[plan.service].containers, ...dnsRecords],
         nodeId: node?.droplet.id,
       },
-      { providers: [provider], dependsOn: node ? [node.readiness] : [] },
+      { providers: [provider], dependsOn: target.ready },
     );
 
   const url = waitForSingleNodeApp(args, host, site, deployed, proxy);
@@ -73,9 +75,13 @@ function singleNodeTarget({ config, stack, prefix, dnsRecord }: SingleNodeArgs):
   let provider: docker.Provider;
   let host: pulumi.Output<string>;
   const dnsRecords: digitalocean.DnsRecord[] = [];
+  let ready: pulumi.Resource[] = [];
   if (config.target === "digitalocean") {
     node = new Node("node", firstNodeArgs(config, stack, prefix));
-    provider = nodeDockerProvider("node-docker", node);
+    // A cluster shrunk to this one node leaves its swarm before anything of the node's is made.
+    const disband = disbandSwarm(node, prefix);
+    ready = [node.readiness, disband];
+    provider = nodeDockerProvider("node-docker", node, [disband]);
     host = node.ipv4Address;
     if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node]));
   } else {
@@ -83,13 +89,13 @@ function singleNodeTarget({ config, stack, prefix, dnsRecord }: SingleNodeArgs):
     provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });
     host = pulumi.output("localhost");
   }
-  return { node, provider, host, dnsRecords };
+  return { node, provider, host, dnsRecords, ready };
 }
 
 /** The Stackfile's services as containers on the target's engine. */
 function deployStack(
   { config, stack, prefix, stackfileDir, spec }: SingleNodeArgs,
-  { node, provider }: Target,
+  { node, provider, ready }: Target,
 ): Stack {
   return new Stack(
     "stack",
@@ -104,7 +110,7 @@ function deployStack(
       dockerAccess: node ? node.sshEnvironment : {},
       nodeId: node?.droplet.id,
     },
-    { dependsOn: node ? [node.readiness] : [] },
+    { dependsOn: ready },
   );
 }
 

@@ -7,11 +7,13 @@
 #   sh scripts/swarm.sh label   # on the first node: sets a node's labels (data node, tags)
 #   sh scripts/swarm.sh leave   # the reverse of join, when the node is removed
 #   sh scripts/swarm.sh dirs    # on a node: makes the missing folders services bind-mount
+#   sh scripts/swarm.sh disband # on a single node: leaves the stack's swarm, if it is in one
 #
 # Environment: DROPSTACK_HOST and DROPSTACK_SSH_OPTS (the node to act on), DROPSTACK_ADDR (its
 # private address, which Swarm advertises), DROPSTACK_MANAGER_HOST, DROPSTACK_MANAGER_SSH_OPTS and
 # DROPSTACK_MANAGER_ADDR (the first node), DROPSTACK_ROLE (manager or worker), DROPSTACK_NODE (the
-# node's hostname, its droplet name), DROPSTACK_LABELS (key=value words). The join token comes on
+# node's hostname, its droplet name), DROPSTACK_LABELS (key=value words), DROPSTACK_PREFIX (the
+# stack's container, network and service names begin with it). The join token comes on
 # stdin, never on a command line; so do the folders for dirs, one absolute path a line. Each step
 # is idempotent: a second run changes nothing.
 set -eu
@@ -31,10 +33,31 @@ state='docker info --format "{{.Swarm.LocalNodeState}}"'
 daemon_json=${DROPSTACK_DAEMON_JSON:-/etc/docker/daemon.json}
 no_live_restore="{ if grep -q '\"live-restore\": true' $daemon_json 2> /dev/null; then sed -i 's/\"live-restore\": true/\"live-restore\": false/' $daemon_json && systemctl reload docker; fi; tries=0; until [ \"\$(docker info --format '{{.LiveRestoreEnabled}}')\" = false ]; do tries=\$((tries + 1)); [ \$tries -le 30 ] || { echo 'swarm.sh: live-restore is still on' >&2; exit 1; }; sleep 1; done; } < /dev/null"
 
+# The stack's prefix, in the remote shell's commands: a name Docker accepts, nothing more.
+prefix() {
+  : "${DROPSTACK_PREFIX:?}"
+  case "$DROPSTACK_PREFIX" in *[!A-Za-z0-9_.-]* | [!A-Za-z0-9]*) echo "swarm.sh: not a stack prefix: $DROPSTACK_PREFIX" >&2; exit 2 ;; esac
+}
+# A node that ran the stack as a single node (a stack grown from one node) runs its containers
+# and their network: they are stopped (Mongo flushes its files) and removed before the swarm
+# forms, so that no service starts beside them on the same data and the same ports. Pulumi's
+# later delete of each finds it gone, which the Docker provider takes as done.
+standalone_down() {
+  printf '%s' "names=''; for n in \$(docker ps -a --format '{{.Names}}'); do case \"\$n\" in $DROPSTACK_PREFIX-*) names=\"\$names \$n\" ;; esac; done; { [ -z \"\$names\" ] || { docker stop -t 60 \$names > /dev/null && docker rm \$names > /dev/null; }; } && { ! docker network inspect $DROPSTACK_PREFIX > /dev/null 2>&1 || docker network rm $DROPSTACK_PREFIX > /dev/null; }"
+}
+# The reverse, on a cluster shrunk to its first node: the stack's services go, their containers
+# stop, and the node leaves the swarm (the others leave as their joins are deleted), before the
+# node's containers start; then live-restore is turned back on, as cloud-config.yaml has it.
+swarm_down() {
+  printf '%s' "services=''; for s in \$(docker service ls --format '{{.Name}}'); do case \"\$s\" in $DROPSTACK_PREFIX-*) services=\"\$services \$s\" ;; esac; done; { [ -z \"\$services\" ] || docker service rm \$services > /dev/null; } && tries=0 && while docker ps --format '{{.Label \"com.docker.swarm.service.name\"}}' | grep -q '^$DROPSTACK_PREFIX-'; do tries=\$((tries + 1)); [ \$tries -le 120 ] || { echo 'swarm.sh: the services'\"'\"' containers are still running after 120 s' >&2; exit 1; }; sleep 1; done && docker swarm leave --force > /dev/null"
+}
+live_restore="{ if grep -q '\"live-restore\": false' $daemon_json 2> /dev/null; then sed -i 's/\"live-restore\": false/\"live-restore\": true/' $daemon_json && systemctl reload docker; fi; } < /dev/null"
+
 case "${1:-}" in
   init)
     : "${DROPSTACK_ADDR:?}"
-    node "$no_live_restore; [ \"\$($state)\" = active ] || docker swarm init --advertise-addr $DROPSTACK_ADDR >&2"
+    prefix
+    node "$no_live_restore; [ \"\$($state)\" = active ] || { $(standalone_down) && docker swarm init --advertise-addr $DROPSTACK_ADDR >&2; }"
     # shellcheck disable=SC2016 # expanded on the node, not here.
     node 'printf "{\"worker\":\"%s\",\"manager\":\"%s\"}\n" "$(docker swarm join-token -q worker)" "$(docker swarm join-token -q manager)"'
     ;;
@@ -84,8 +107,12 @@ case "${1:-}" in
     # shellcheck disable=SC2016 # expanded on the node, not here.
     printf '%s\n' "$paths" | node 'while IFS= read -r p; do case "$p" in /*) [ -e "$p" ] || mkdir -p -- "$p" || exit 1 ;; *) echo "not an absolute path: $p" >&2; exit 2 ;; esac; done'
     ;;
+  disband)
+    prefix
+    node "if [ \"\$($state)\" != inactive ]; then $(swarm_down) || exit 1; fi; $live_restore"
+    ;;
   *)
-    echo "usage: swarm.sh init|join|label|leave|dirs (see the header for the environment)" >&2
+    echo "usage: swarm.sh init|join|label|leave|dirs|disband (see the header for the environment)" >&2
     exit 2
     ;;
 esac

@@ -10,6 +10,8 @@ export interface RecordedResource {
   inputs: Record<string, any>;
   /** Names of the resources it depends on, through `dependsOn` or through its inputs. */
   dependsOn: string[];
+  /** The name of the resource whose deletion skips its own (`deletedWith`). */
+  deletedWith?: string;
   /** The parent's name, if any. */
   parent?: string;
   custom: boolean;
@@ -282,6 +284,7 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
       replaceOnChanges: req.getReplaceonchangesList(),
       ignoreChanges: req.getIgnorechangesList(),
       replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
+      deletedWith: req.getDeletedwith?.() ? nameOfUrn(req.getDeletedwith()) : undefined,
       importId: req.getImportid() || undefined,
       // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
       provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,

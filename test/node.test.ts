@@ -26,7 +26,9 @@ describe("the node on DigitalOcean with the default config", () => {
       ipv6: false,
       name: "dropstack-dev",
     });
-    expect(droplet.inputs.tags).toEqual(["dev", "dropstack"]);
+    // The stack's name for people, the stack's own tag (a cluster's swarm firewall targets it,
+    // so a single node carries it too and keeps its droplet as it is when the stack grows).
+    expect(droplet.inputs.tags).toEqual(["dev", "dropstack-dev", "dropstack"]);
   });
 
   test("registers the generated deploy key and gives it to the droplet", () => {

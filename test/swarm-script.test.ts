@@ -35,6 +35,11 @@ const DOCKER = [
   '  "swarm join-token -q worker") echo SWMTKN-1-worker ;;',
   '  "swarm join-token -q manager") echo SWMTKN-1-manager ;;',
   '  "node inspect --format"*) echo "dropstack.node dropstack.data dropstack.tag.old dropstack.tag.gpu " ;;',
+  // The node's containers, networks, services and running service tasks, from the test.
+  '  "ps -a --format {{.Names}}") for n in $NAMES; do echo "$n"; done ;;',
+  '  "network inspect "*) [ "$*" = "network inspect $NETWORK" ] ;;',
+  '  "service ls --format {{.Name}}") for s in $SERVICES; do echo "$s"; done ;;',
+  '  "ps --format {{.Label"*) for t in $TASKS; do echo "$t"; done ;;',
   "esac",
 ].join("\n");
 
@@ -54,6 +59,11 @@ function swarm(
     ACTIVE_HOST: "",
     ACTIVE_ID: "",
     MEMBERS: "n1firstnode0000000000000",
+    NAMES: "",
+    NETWORK: "",
+    SERVICES: "",
+    TASKS: "",
+    DROPSTACK_PREFIX: "dropstack-team",
     DROPSTACK_SSH_OPTS: "-i key -o StrictHostKeyChecking=yes",
     DROPSTACK_MANAGER_SSH_OPTS: "-i key1 -o StrictHostKeyChecking=yes",
     DROPSTACK_MANAGER_HOST: FIRST,
@@ -82,6 +92,9 @@ describe("scripts/swarm.sh", () => {
     expect(calls).toEqual([
       `${FIRST}: docker info --format {{.LiveRestoreEnabled}}`,
       `${FIRST}: docker info --format {{.Swarm.LocalNodeState}}`,
+      // Nothing of the stack runs alone here: nothing to stop, no network to remove.
+      `${FIRST}: docker ps -a --format {{.Names}}`,
+      `${FIRST}: docker network inspect dropstack-team`,
       `${FIRST}: docker swarm init --advertise-addr 10.10.0.2`,
       `${FIRST}: docker swarm join-token -q worker`,
       `${FIRST}: docker swarm join-token -q manager`,
@@ -127,6 +140,73 @@ describe("scripts/swarm.sh", () => {
       expect(reload).toBeGreaterThanOrEqual(0);
       expect(reload).toBeLessThan(swarmCall);
     }
+  });
+
+  // Found by the emulated cluster grown from one node: the swarm's network, named as the single
+  // node's, could not be made beside it, and the services would have started beside the
+  // containers, on the same data (two Mongo servers on one folder) and the same ports.
+  test("init on a node that ran the stack alone stops and removes its containers and network first", () => {
+    const { status, calls } = swarm("init", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_ADDR: "10.10.0.2",
+      NAMES: "dropstack-team-mongo-1 dropstack-team-proxy other-app dropstack-teamwork-web-1",
+      NETWORK: "dropstack-team",
+    });
+    expect(status).toBe(0);
+    const from = calls.indexOf(`${FIRST}: docker ps -a --format {{.Names}}`);
+    expect(calls.slice(from + 1, from + 5)).toEqual([
+      `${FIRST}: docker stop -t 60 dropstack-team-mongo-1 dropstack-team-proxy`,
+      `${FIRST}: docker rm dropstack-team-mongo-1 dropstack-team-proxy`,
+      `${FIRST}: docker network inspect dropstack-team`,
+      `${FIRST}: docker network rm dropstack-team`,
+    ]);
+    expect(calls[from + 5]).toBe(`${FIRST}: docker swarm init --advertise-addr 10.10.0.2`);
+  });
+
+  test("init on a fresh node removes nothing; a prefix the remote shell would misread is refused", () => {
+    const { calls } = swarm("init", { DROPSTACK_HOST: FIRST, DROPSTACK_ADDR: "10.10.0.2" });
+    expect(calls.filter((c) => / docker (stop|rm|network rm) /.test(c))).toEqual([]);
+    const refused = swarm("init", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_ADDR: "10.10.0.2",
+      DROPSTACK_PREFIX: "team; reboot",
+    });
+    expect(refused.status).toBe(2);
+    expect(refused.output).toContain("swarm.sh: not a stack prefix: team; reboot");
+    expect(refused.calls.filter((c) => c !== "")).toEqual([]);
+  });
+
+  // Found by the emulated cluster shrunk to one node: the node's network could not be made while
+  // the swarm's, of the same name, was there, nor could its containers start beside the services.
+  test("disband on a node in the stack's swarm removes its services, leaves, and turns live-restore back on", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-daemon-"));
+    const file = path.join(dir, "daemon.json");
+    fs.writeFileSync(file, '{\n  "live-restore": false\n}\n');
+    fs.writeFileSync(
+      path.join(dir, "systemctl"),
+      '#!/bin/sh\necho "$SSH_HOST: systemctl $*" >> "$LOG"\n',
+      { mode: 0o755 },
+    );
+    const { status, calls } = swarm("disband", {
+      DROPSTACK_HOST: FIRST,
+      ACTIVE_HOST: FIRST,
+      SERVICES: "dropstack-team-mongo dropstack-team-proxy other-service",
+      DROPSTACK_DAEMON_JSON: file,
+      EXTRA_PATH: dir,
+    });
+    expect(status).toBe(0);
+    expect(calls.filter((c) => !c.includes("docker info") && !c.includes("--format"))).toEqual([
+      `${FIRST}: docker service rm dropstack-team-mongo dropstack-team-proxy`,
+      `${FIRST}: docker swarm leave --force`,
+      `${FIRST}: systemctl reload docker`,
+    ]);
+    expect(fs.readFileSync(file, "utf8")).toContain('"live-restore": true');
+  });
+
+  test("disband on a node in no swarm leaves it as it is", () => {
+    const { status, calls } = swarm("disband", { DROPSTACK_HOST: FIRST });
+    expect(status).toBe(0);
+    expect(calls).toEqual([`${FIRST}: docker info --format {{.Swarm.LocalNodeState}}`]);
   });
 
   test("init on a node already in its swarm only prints the tokens", () => {
