@@ -14,7 +14,9 @@ export {
   prepareBindSources,
   swarmFirewall,
   nodeTag,
+  onSwarm,
 } from "./swarm";
+export type { SwarmHome } from "./swarm";
 export { SwarmStack } from "./swarm-stack";
 export { swarmBindSources } from "./swarm-service";
 export type { SwarmStackArgs } from "./swarm-stack";

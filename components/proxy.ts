@@ -5,6 +5,8 @@ import * as crypto from "crypto";
 import { CA_VARIABLE, caId, CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
 import { onNode } from "./on-node";
+import { onSwarm } from "./swarm";
+import type { SwarmHome } from "./swarm";
 import { DATA_NODE_LABEL } from "../stackfile";
 import { swarmName } from "../config/naming";
 import {
@@ -214,8 +216,8 @@ export interface SwarmProxyArgs {
   manager: docker.Provider;
   /** The first node's droplet ID: the swarm's objects are replaced with it (see onNode). */
   managerId: pulumi.Input<string>;
-  /** The swarm (Swarm.init): the proxy's Swarm objects go with it. */
-  swarm: pulumi.Resource;
+  /** Where the swarm's objects live (see onSwarm). */
+  swarm: SwarmHome;
   /** What must exist first: the web service, which held port 80 before the proxy existed. */
   after: pulumi.Resource[];
 }
@@ -237,7 +239,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
     const provider = {
       parent: this,
       provider: args.manager,
-      deletedWith: args.swarm,
+      ...onSwarm(args.swarm),
       ...onNode(args.managerId),
     };
     const { plan } = args;
@@ -357,6 +359,6 @@ function swarmProxyService(
         ],
       },
     },
-    { ...provider, ...SERVICE_REPLACEMENT, dependsOn: args.after },
+    { ...provider, ...onSwarm(args.swarm, true), ...SERVICE_REPLACEMENT, dependsOn: args.after },
   );
 }

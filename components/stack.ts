@@ -63,7 +63,7 @@ export class Stack extends pulumi.ComponentResource {
   public readonly networkName: pulumi.Output<string>;
 
   constructor(name: string, args: StackArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dropstack:index:Stack", name, {}, { ...opts, providers: [args.provider] });
+    super(STACK_TYPE, name, {}, { ...opts, providers: [args.provider] });
     const parent = { parent: this };
     const { spec } = args;
 
@@ -116,7 +116,7 @@ export class Stack extends pulumi.ComponentResource {
             service,
             args.stackfileDir,
             resolve,
-            { parent: this },
+            { parent: this, aliases: sameImageAcrossShapes(name, SWARM_STACK_TYPE) },
             args.nodeId,
           ),
         );
@@ -241,6 +241,21 @@ export function serviceImage(
 }
 
 /** The resource name of a service's image: one per pulled image, one per built service. */
+/** The component types of a single node's stack and of a cluster's. */
+export const STACK_TYPE = "dropstack:index:Stack";
+export const SWARM_STACK_TYPE = "dropstack:index:SwarmStack";
+
+/**
+ * The first node's images are the same resources whatever the stack's shape: a single node's
+ * (under Stack) and a cluster's first node's (under SwarmStack, of the same name) alias each
+ * other, so a stack that grows or shrinks keeps them as they are. Otherwise the old shape's
+ * resource would be deleted once the new one is made, and its delete (forceRemove) would take
+ * away the tag the new shape's containers run, to be built again at the next up.
+ */
+export function sameImageAcrossShapes(stack: string, otherType: string): pulumi.Alias[] {
+  return [{ parent: pulumi.createUrn(stack, otherType) }];
+}
+
 export function imageResourceName(stack: string, service: ServiceSpec): string {
   return service.build
     ? `${stack}-image-${service.name}`

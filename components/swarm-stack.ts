@@ -5,8 +5,17 @@ import { swarmName } from "../config/naming";
 import { anonymousSource } from "./data-paths";
 import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";
-import { imageResourceName, imageVolumes, linkedImagePorts, serviceImage } from "./stack";
-import { makeFolders } from "./swarm";
+import {
+  imageResourceName,
+  imageVolumes,
+  linkedImagePorts,
+  sameImageAcrossShapes,
+  serviceImage,
+  STACK_TYPE,
+  SWARM_STACK_TYPE,
+} from "./stack";
+import { makeFolders, onSwarm } from "./swarm";
+import type { SwarmHome } from "./swarm";
 import {
   SERVICE_REPLACEMENT,
   serviceEndpointSpec,
@@ -21,8 +30,8 @@ export interface SwarmStackArgs {
   stackfileDir: string;
   /** The Docker provider of the first node, a manager: services are made through it. */
   manager: docker.Provider;
-  /** The swarm (Swarm.init): the network and the services go with it. */
-  swarm: pulumi.Resource;
+  /** Where the swarm's objects live (see onSwarm). */
+  swarm: SwarmHome;
   /** The Docker provider of every node, the first included: built images are built on each. */
   nodeProviders: docker.Provider[];
   /**
@@ -66,7 +75,12 @@ function stackImages(
           service,
           args.stackfileDir,
           resolve,
-          { parent, provider },
+          // The first node's: the single node's image, should the stack have been one.
+          {
+            parent,
+            provider,
+            ...(i === 0 ? { aliases: sameImageAcrossShapes(name, STACK_TYPE) } : {}),
+          },
           args.nodeIds[i],
         ),
       ),
@@ -117,7 +131,7 @@ export class SwarmStack extends pulumi.ComponentResource {
   >;
 
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dropstack:index:SwarmStack", name, {}, opts);
+    super(SWARM_STACK_TYPE, name, {}, opts);
     const { spec } = args;
     const secrets = stackSecrets(name, spec, args.secretVars ?? {}, this);
     this.generatedSecrets = secrets.generated;
@@ -126,7 +140,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       `${name}-network`,
       // Attachable, so `docker run --network` can reach the services to debug them.
       { name: args.prefix, driver: "overlay", attachable: true },
-      { parent: this, provider: args.manager, deletedWith: args.swarm, ...onNode(args.nodeIds[0]) },
+      { parent: this, provider: args.manager, ...onSwarm(args.swarm), ...onNode(args.nodeIds[0]) },
     );
     this.networkId = network.id;
 
@@ -190,7 +204,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       {
         parent: this,
         provider: args.manager,
-        deletedWith: args.swarm,
+        ...onSwarm(args.swarm, true),
         ...SERVICE_REPLACEMENT,
         ...onNode(args.nodeIds[0]),
         // Its image on every node that may run it, and the services it links to, first.

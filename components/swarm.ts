@@ -29,15 +29,31 @@ export function nodeLabels(index: number, tags: string[]): string[] {
   ];
 }
 
-export interface Swarm {
-  /**
-   * The swarm itself, its init on the first node. What is made through the manager (networks,
-   * services, configs, secrets) is `deletedWith` it: when the swarm goes, in an `up` that shrinks
-   * the cluster to one node (whose `swarm.sh disband` has removed them and left the swarm
-   * before the node's containers start) or in `destroy` (which deletes the droplets), the
-   * provider is not asked to delete them through a node that is no longer a manager.
-   */
+/** Where a swarm's objects live: the swarm (its init) and its manager, the first node's droplet. */
+export interface SwarmHome {
   init: pulumi.Resource;
+  manager: pulumi.Resource;
+}
+
+/**
+ * Options for an object made through the swarm's manager (a network, a service, a config, a
+ * secret). It is `deletedWith` the swarm: when the swarm goes, in an `up` that shrinks the
+ * cluster to one node (whose `swarm.sh disband` has removed it and left the swarm before the
+ * node's containers start) or in `destroy` (which deletes the droplets), the provider is not
+ * asked to delete it through a node that is no longer a manager. A service, which is deleted
+ * before its replacement is made (it has its name), is also replaced with the first node's
+ * droplet: so, when that droplet is replaced, the old service is deleted first, through the old
+ * manager, where it is; not later through the new one, where it never was (the provider then
+ * fails: "service ... not found"; found by the emulated cluster's `up --replace`). The engine
+ * reads that option from the state: a stack made before it records it at its next `up`.
+ */
+export function onSwarm(home: SwarmHome, service = false): pulumi.CustomResourceOptions {
+  return { deletedWith: home.init, ...(service ? { replaceWith: [home.manager] } : {}) };
+}
+
+export interface Swarm {
+  /** The swarm's home, for what is made through its manager (onSwarm). */
+  home: SwarmHome;
   /** Completes when every node has joined and carries its labels. */
   ready: pulumi.Resource[];
 }
@@ -164,7 +180,7 @@ export function formSwarm(
     }
     ready.push(labelNode(node, index, nodeTags[String(index)] ?? [], managerEnv, joined));
   });
-  return { init, ready };
+  return { home: { init, manager: first.droplet }, ready };
 }
 
 /**

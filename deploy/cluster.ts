@@ -69,7 +69,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       dataPath: proxyPath,
       manager,
       managerId: first.droplet.id,
-      swarm: swarm.init,
+      swarm: swarm.home,
       after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
     });
   const url = waitForClusterApp(args, first, site, deployed, proxy);
@@ -132,7 +132,7 @@ function deploySwarmStack(
     spec: args.spec,
     stackfileDir: args.stackfileDir,
     manager,
-    swarm: swarm.init,
+    swarm: swarm.home,
     nodeProviders,
     nodeIds: nodes.map((node) => node.droplet.id),
     secretVars: secretStackVars(config),

@@ -349,6 +349,16 @@ describe("growing a stack from one node", () => {
     );
     for (const r of onSwarm)
       expect({ [r.name]: r.deletedWith }).toEqual({ [r.name]: "swarm-init" });
+    // A replaced first node: each service is deleted first through the old manager, where it is
+    // (found by the emulated cluster: deleted later, through the new one, it was not found).
+    const services = onSwarm.filter((r) => r.type === "docker:index/service:Service");
+    expect(services.map((r) => r.name).sort()).toEqual([
+      "proxy-service",
+      "stack-datascience",
+      "stack-mongo",
+    ]);
+    for (const r of services)
+      expect({ [r.name]: r.replaceWith }).toEqual({ [r.name]: ["node-droplet"] });
     // Shrunk: swarm.sh disband on the node, after its readiness, before its network and containers.
     const disband = one.find(COMMAND, "swarm-disband");
     expect(disband.inputs.create).toMatch(/swarm\.sh disband$/);
@@ -360,6 +370,16 @@ describe("growing a stack from one node", () => {
     );
     expect(one.resources.filter((r) => r.provider === "node-docker").length).toBeGreaterThan(5);
     expect(three.resources.some((r) => r.name === "swarm-disband")).toBe(false);
+    // The first node's built image is one resource in both shapes (an alias each way): not made
+    // anew and the old one deleted, which would take its tag off the node (forceRemove).
+    const image = "docker:index/remoteImage:RemoteImage";
+    const [single, swarm] = [one, three].map((r) => r.find(image, "stack-image-datascience"));
+    expect(single.aliasParents).toEqual([
+      "urn:pulumi:team::dropstack::dropstack:index:SwarmStack::stack",
+    ]);
+    expect(swarm.aliasParents).toEqual([
+      "urn:pulumi:team::dropstack::dropstack:index:Stack::stack",
+    ]);
   });
 });
 

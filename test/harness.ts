@@ -12,6 +12,10 @@ export interface RecordedResource {
   dependsOn: string[];
   /** The name of the resource whose deletion skips its own (`deletedWith`). */
   deletedWith?: string;
+  /** The names of the resources whose replacement replaces it, deleted first (`replaceWith`). */
+  replaceWith: string[];
+  /** The parents' URNs its aliases name: the parents it may have had in the state before. */
+  aliasParents: string[];
   /** The parent's name, if any. */
   parent?: string;
   custom: boolean;
@@ -285,6 +289,8 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
       ignoreChanges: req.getIgnorechangesList(),
       replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
       deletedWith: req.getDeletedwith?.() ? nameOfUrn(req.getDeletedwith()) : undefined,
+      replaceWith: ((req.getReplaceWithList?.() ?? []) as string[]).map(nameOfUrn),
+      aliasParents: (req.getAliasesList?.() ?? []).map((a: any) => a.getSpec()?.getParenturn()),
       importId: req.getImportid() || undefined,
       // A provider reference reads `<urn>::<id>`; the URN ends with the provider's name.
       provider: req.getProvider() ? req.getProvider().split("::").slice(-2)[0] : undefined,
