@@ -29,6 +29,8 @@ export interface Emulated {
   emu: Emulator;
   machines: Machines;
   state: EmulatorState;
+  /** The project folder the stack's commands run in (the checks' own copy). */
+  project: string;
   pulumi(args: string[]): Promise<{ status: number; output: string }>;
   /** `pulumi ARGS`, failing with the output's tail unless it succeeds. */
   ok(args: string[]): Promise<string>;
@@ -38,7 +40,7 @@ export interface Emulated {
 }
 
 /** What a failed command said: its diagnostics first (the summary after them is long), then its tail. */
-function failure(output: string): string {
+export function failure(output: string): string {
   const at = output.indexOf("Diagnostics:");
   const end = output.indexOf("Outputs:", at);
   return at >= 0 ? output.slice(at, end > at ? end : undefined).trim() : tail(output);
@@ -71,6 +73,7 @@ export async function startEmulated(
     emu,
     machines,
     state,
+    project,
     pulumi: run,
     ok,
     output: async (name, secret = false) =>

@@ -1,18 +1,21 @@
 // Clusters for real (`npm run test:emulated`): the shipped cluster stack (three nodes, Docker
 // Swarm) with the real plugins on emulated droplets. The swarm formed by `up` over each node's
 // pinned SSH, the services where the Stackfile puts them, the routing mesh on every node's
-// address, Swarm's ports inside the VPC only, a second up with no changes, destroy.
+// address, Swarm's ports inside the VPC only, a second up with no changes, one service's edit,
+// the first node replaced, shrinking to one node and growing back to three, destroy.
 import * as fs from "fs";
+import * as path from "path";
+import { DATA_MOUNT } from "../../cloud-init";
 import { managerCount } from "../../components/swarm";
 import type { Machines } from "../emulator/machines";
-import { expectEqual } from "./checks";
+import { expectEqual, waitUntil } from "./checks";
 import type { Check } from "./checks";
-import { startEmulated } from "./emulated-checks";
+import { failure, startEmulated } from "./emulated-checks";
 import type { Emulated } from "./emulated-checks";
 import type { DockerEngine } from "./docker-engine";
 import type { Pulumi } from "./pulumi-engine";
-import { tail } from "./pulumi-engine";
 import { answers } from "./emulated-node-checks";
+import { dropletUrn, leftAtApi, urlLogsIn } from "./emulated-lifecycle-checks";
 import { httpRequest } from "../servers";
 import { FORWARDED_PORTS } from "../emulator/ports";
 import type { DropletRecord } from "../emulator/state";
@@ -72,54 +75,38 @@ async function clusterChecks(
         "(/proc/sys/net/ipv4/vs), which Swarm's published ports need, so up's last step " +
         "(the url answering) is expected to fail here and the checks below stop short of it",
     );
+  /** An up whose only failed step may be the url's (without IPVS); the engine's output. */
+  const up = async (args: string[] = []): Promise<string> => {
+    const r = await t.pulumi(["up", "--yes", "--skip-preview", ...args]);
+    const failed = [...r.output.matchAll(/^ {2}(\S+) \((\S+)\):\n {4}error:/gm)].map((m) => m[2]);
+    const expected = ipvs || t.state.droplets.size === 1 ? [] : ["app-ready"];
+    if (
+      JSON.stringify(failed.filter((f) => f !== "dropstack-cluster")) !== JSON.stringify(expected)
+    )
+      throw new Error(`up's failed steps: ${failed.join(", ") || "none"}:\n${failure(r.output)}`);
+    return r.output;
+  };
+
   await gate(
     "pulumi up of the shipped cluster stack (3 nodes, tls internal) boots three droplets, forms the swarm and starts the services",
     async () => {
       await t.ok(["stack", "select", "--create"]);
       await t.ok(["config", "set", "dropstack:tls", "internal"]);
       // The url cannot answer here: wait for it less long, yet long enough for three boots.
-      if (!ipvs) await t.ok(["config", "set", "dropstack:readinessTimeoutMinutes", "4"]);
-      const r = await t.pulumi(["up", "--yes", "--skip-preview"]);
-      const failed = [...r.output.matchAll(/^ {2}(\S+) \((\S+)\):\n {4}error:/gm)].map((m) => m[2]);
-      const expected = ipvs ? [] : ["app-ready"];
-      if (
-        JSON.stringify(failed.filter((f) => f !== "dropstack-cluster")) !== JSON.stringify(expected)
-      )
-        throw new Error(`up's failed steps: ${failed.join(", ") || "none"}:\n${tail(r.output)}`);
+      if (!ipvs) await t.ok(["config", "set", "dropstack:readinessTimeoutMinutes", "3"]);
+      await up();
       expectEqual(nodes(t).length, 3, "droplets at the API");
+      t.machines.exec(nodes(t)[0], `echo kept > ${MARKER}`);
     },
   );
 
-  await check(`the swarm has the three nodes, ${managerCount(3)} of them managers`, () => {
-    const listed = t.machines
-      .exec(
-        nodes(t)[0],
-        "docker node ls --format '{{.Hostname}} {{.Status}} {{if .ManagerStatus}}manager{{else}}worker{{end}}'",
-      )
-      .trim()
-      .split("\n")
-      .sort();
-    expectEqual(
-      listed,
-      nodes(t)
-        .map((d, i) => `${d.name} Ready ${i < managerCount(3) ? "manager" : "worker"}`)
-        .sort(),
-      "docker node ls",
-    );
-  });
+  await check(`the swarm has the three nodes, ${managerCount(3)} of them managers`, () =>
+    expectSwarm(t),
+  );
 
-  await check("the data services and the proxy run on the first node, where the volume is", () => {
-    const [first] = nodes(t);
-    const running = t.machines.exec(
-      first,
-      "docker service ls -q | xargs -n1 docker service ps --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'",
-    );
-    for (const service of ["mongo", "datascience", "proxy"]) {
-      const line = running.split("\n").find((l) => l.startsWith(`dropstack-cluster-${service}.`));
-      if (line === undefined || !line.includes(` ${first.name} Running`))
-        throw new Error(`${service} is not running on ${first.name}:\n${running}`);
-    }
-  });
+  await check("the data services and the proxy run on the first node, where the volume is", () =>
+    expectOnFirstNode(t),
+  );
 
   await check(
     "Swarm's ports answer inside the VPC; from outside only 22, 80 and 443 may",
@@ -158,6 +145,12 @@ async function clusterChecks(
     },
   );
 
+  await editChecks(t, check, up, ipvs);
+  await shrinkAndGrowChecks(t, check, up, ipvs);
+  // Last: a shrink after a replaced first node loses the notebook image's tag on the node (see
+  // the README, Troubleshooting), which a grow then needs.
+  await replaceChecks(t, check, up);
+
   await check("destroy of the cluster leaves only the retained data volume", async () => {
     await t.ok(["destroy", "--yes"]);
     expectEqual(
@@ -171,4 +164,212 @@ async function clusterChecks(
       "at the API",
     );
   });
+}
+
+/** The first node's volume: a file written after the first up, read after each change. */
+const MARKER = `${DATA_MOUNT}/dropstack-emulated-marker`;
+
+function marker(t: Emulated): string {
+  return t.machines.exec(nodes(t)[0], `cat ${MARKER} 2>&1 || true`).trim();
+}
+
+/** `docker node ls` on the first node: every droplet Ready, the managers the README promises. */
+function expectSwarm(t: Emulated): void {
+  const listed = t.machines
+    .exec(
+      nodes(t)[0],
+      "docker node ls --format '{{.Hostname}} {{.Status}} {{if .ManagerStatus}}manager{{else}}worker{{end}}'",
+    )
+    .trim()
+    .split("\n")
+    .sort();
+  const count = nodes(t).length;
+  expectEqual(
+    listed,
+    nodes(t)
+      .map((d, i) => `${d.name} Ready ${i < managerCount(count) ? "manager" : "worker"}`)
+      .sort(),
+    "docker node ls",
+  );
+}
+
+/**
+ * Mongo, the notebook and the proxy run on the first node, where the data volume is: within a
+ * minute (Swarm starts a task a little after `up` has made its service).
+ */
+async function expectOnFirstNode(t: Emulated): Promise<void> {
+  const [first] = nodes(t);
+  const tasks = () =>
+    t.machines.exec(
+      first,
+      "docker service ls -q | xargs -n1 docker service ps --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'",
+    );
+  const notRunning = () =>
+    ["mongo", "datascience", "proxy"].filter((service) => {
+      const line = tasks()
+        .split("\n")
+        .find((l) => l.startsWith(`dropstack-cluster-${service}.`));
+      return line === undefined || !line.includes(` ${first.name} Running`);
+    });
+  await waitUntil(
+    `Mongo, the notebook and the proxy running on ${first.name}`,
+    () => notRunning().length === 0,
+    () =>
+      t.machines.exec(
+        first,
+        "docker service ls; for s in $(docker service ls -q); do docker service ps --no-trunc --format '{{.Name}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}' $s | head -5; done",
+      ),
+    60,
+    5,
+  );
+}
+
+/**
+ * The notebook's built image is on the first node under its tag, which its Swarm service names:
+ * without the tag, Swarm cannot start the service's task again (a restart, a reboot, a grown
+ * cluster) where a container already running from it would hide the loss.
+ */
+function expectBuiltImage(t: Emulated, when: string): void {
+  const [first] = nodes(t);
+  const tags = t.machines
+    .exec(first, "docker image ls --format '{{.Repository}}:{{.Tag}}' dropstack/datascience")
+    .trim();
+  if (!/^dropstack\/datascience:[0-9a-f]{12}$/m.test(tags))
+    throw new Error(
+      `${when}, the first node has no dropstack/datascience image by its tag: ${JSON.stringify(tags)}`,
+    );
+}
+
+/** Each Swarm service's spec version, by service name, read on the first node. */
+function serviceVersions(t: Emulated): Record<string, string> {
+  const lines = t.machines
+    .exec(
+      nodes(t)[0],
+      "docker service ls -q | xargs docker service inspect --format '{{.Spec.Name}} {{.Version.Index}}'",
+    )
+    .trim()
+    .split("\n");
+  return Object.fromEntries(lines.map((l) => l.split(" ")));
+}
+
+type Up = (args?: string[]) => Promise<string>;
+
+/** One service's environment edited in the Stackfile: that service is updated, no other. */
+async function editChecks(t: Emulated, check: Check, up: Up, ipvs: boolean): Promise<void> {
+  await check("an edit of one service's environment updates that service only", async () => {
+    const project = t.project;
+    const shipped = fs.readFileSync(path.join(project, "stacks", "datascience.yml"), "utf8");
+    const edited = shipped.replace(
+      "    - CHOWN_EXTRA=/home/jovyan/work\n",
+      "    - CHOWN_EXTRA=/home/jovyan/work\n    - DROPSTACK_CHECK=edited\n",
+    );
+    if (edited === shipped)
+      throw new Error("the shipped Stackfile has no CHOWN_EXTRA line to edit");
+    fs.writeFileSync(path.join(project, "stacks", "edited.yml"), edited);
+    await t.ok(["config", "set", "dropstack:stackfile", "stacks/edited.yml"]);
+    const preview = await t.pulumi(["preview", "--json"]);
+    expectEqual(
+      planned(preview.output),
+      ["update stack-datascience", ...(ipvs ? [] : ["create app-ready"])],
+      "what the edit's up would do",
+    );
+    const before = serviceVersions(t);
+    await up();
+    const after = serviceVersions(t);
+    const changed = Object.keys(after).filter((s) => after[s] !== before[s]);
+    expectEqual(changed, ["dropstack-cluster-datascience"], "the services whose spec changed");
+    const env = t.machines.exec(
+      nodes(t)[0],
+      "docker service inspect --format '{{json .Spec.TaskTemplate.ContainerSpec.Env}}' dropstack-cluster-datascience",
+    );
+    if (!env.includes("DROPSTACK_CHECK=edited"))
+      throw new Error(`the notebook service's environment lacks the edit: ${env}`);
+  });
+}
+
+/**
+ * The first node replaced (up --replace of its droplet): the new droplet gets the volume and its
+ * data, inits a new swarm, and the other two leave the old one and join it.
+ */
+async function replaceChecks(t: Emulated, check: Check, up: Up): Promise<void> {
+  await check(
+    "a replaced first node gets the volume and its data, and the others rejoin its new swarm",
+    async () => {
+      const [before, ...others] = nodes(t);
+      await up(["--replace", await dropletUrn(t)]);
+      const [after, ...othersAfter] = nodes(t);
+      if (after.id === before.id) throw new Error("the first node was not replaced");
+      expectEqual(
+        othersAfter.map((d) => d.id),
+        others.map((d) => d.id),
+        "the other nodes' droplets (kept)",
+      );
+      expectEqual(marker(t), "kept", `${MARKER} on the new first node`);
+      expectBuiltImage(t, "after the first node's replacement");
+      expectSwarm(t);
+      await expectOnFirstNode(t);
+    },
+  );
+}
+
+/**
+ * nodes 3 to 1: the two droplets go, leaving no stale swarm member, and the stack runs on the
+ * first node as a single node; then 1 to 3: the first droplet is kept, its address and its data.
+ */
+async function shrinkAndGrowChecks(
+  t: Emulated,
+  check: Check,
+  up: Up,
+  ipvs: boolean,
+): Promise<void> {
+  await check(
+    "shrinking 3 to 1 node leaves one droplet, no other swarm member, nothing more at the API; the url answers",
+    async () => {
+      const [first] = nodes(t);
+      await t.ok(["config", "set", "dropstack:nodes", "1"]);
+      await up();
+      expectEqual(
+        nodes(t).map((d) => d.id),
+        [first.id],
+        "droplets at the API",
+      );
+      expectEqual(leftAtApi(t), { droplets: 1, firewalls: 1, keys: 1, volumes: 1 }, "at the API");
+      const members = t.machines
+        .exec(first, "docker node ls --format '{{.Hostname}}' 2>&1 || true")
+        .trim();
+      if (members.includes(`${first.name}-`))
+        throw new Error(`the removed nodes are still swarm members: ${members}`);
+      expectEqual(marker(t), "kept", `${MARKER} after shrinking`);
+      expectBuiltImage(t, "after shrinking");
+      await urlLogsIn(t);
+      // The node's built image is the cluster's first node's, kept: nothing to build again.
+      await t.ok(["preview", "--expect-no-changes"]);
+    },
+  );
+
+  await check(
+    "growing 1 to 3 nodes keeps the first droplet, its address and its data, and forms the swarm",
+    async () => {
+      const [first] = nodes(t);
+      await t.ok(["config", "set", "dropstack:nodes", "3"]);
+      await up();
+      const [kept] = nodes(t);
+      expectEqual(
+        { id: kept.id, address: kept.publicIpv4 },
+        { id: first.id, address: first.publicIpv4 },
+        "the first droplet",
+      );
+      expectEqual(nodes(t).length, 3, "droplets at the API");
+      expectEqual(marker(t), "kept", `${MARKER} after growing`);
+      expectBuiltImage(t, "after growing");
+      expectSwarm(t);
+      await expectOnFirstNode(t);
+      const again = await t.pulumi(["preview", "--json"]);
+      expectEqual(
+        planned(again.output),
+        ipvs ? [] : ["create app-ready"],
+        "what a second up would do",
+      );
+    },
+  );
 }

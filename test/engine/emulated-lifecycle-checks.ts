@@ -21,7 +21,7 @@ export function leftAtApi(t: Emulated) {
 }
 
 /** The url output logs in with the password output, trusting only the stack's CA. */
-async function urlLogsIn(t: Emulated): Promise<void> {
+export async function urlLogsIn(t: Emulated): Promise<void> {
   const url = await t.output("url");
   expectEqual(url, `https://${t.droplet().publicIpv4}/`, "url");
   const login = await jupyterLogin(
@@ -36,13 +36,14 @@ function marker(t: Emulated): string {
   return t.machines.exec(t.droplet(), `cat ${MARKER} 2>&1 || true`).trim();
 }
 
-/** The droplet's URN in the stack's state. */
-async function dropletUrn(t: Emulated): Promise<string> {
+/** The URN of the droplet resource `name` (the first node's by default) in the stack's state. */
+export async function dropletUrn(t: Emulated, name = "node-droplet"): Promise<string> {
   const state = JSON.parse(await t.ok(["stack", "export"]));
   const droplet = state.deployment.resources.find(
-    (r: { type: string }) => r.type === "digitalocean:index/droplet:Droplet",
+    (r: { type: string; urn: string }) =>
+      r.type === "digitalocean:index/droplet:Droplet" && r.urn.endsWith(`::${name}`),
   );
-  if (droplet === undefined) throw new Error("no droplet in the stack's state");
+  if (droplet === undefined) throw new Error(`no droplet ${name} in the stack's state`);
   return droplet.urn;
 }
 
