@@ -5,6 +5,11 @@ import * as crypto from "crypto";
 import { CA_VARIABLE, caId, CADDY_IMAGE, PROXY_PATHS, SITE_VARIABLE } from "../proxy/caddy";
 import type { ProxyPlan } from "../proxy/plan";
 import { onNode } from "./on-node";
+import { sameAcrossShapes } from "./stack";
+
+/** The component types of a single node's proxy and of a cluster's. */
+const PROXY_TYPE = "dropstack:index:Proxy";
+const SWARM_PROXY_TYPE = "dropstack:index:SwarmProxy";
 import { onSwarm } from "./swarm";
 import type { SwarmHome } from "./swarm";
 import { DATA_NODE_LABEL } from "../stackfile";
@@ -46,7 +51,7 @@ export class Proxy extends pulumi.ComponentResource {
   public readonly caCertificate: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dropstack:index:Proxy", name, {}, opts);
+    super(PROXY_TYPE, name, {}, opts);
     const parent = { parent: this };
 
     const files = proxyUploads(name, args, this);
@@ -70,7 +75,7 @@ function proxyUploads(name: string, args: ProxyArgs, parent: pulumi.Resource) {
   ];
   let caCertificate: pulumi.Output<string> | undefined;
   if (plan.certificates === "internal") {
-    const ca = internalCa(name, args.prefix, parent);
+    const ca = internalCa(name, args.prefix, parent, sameAcrossShapes(name, SWARM_PROXY_TYPE));
     caCertificate = ca.certPem;
     uploads.push(
       { file: PROXY_PATHS.caCert, content: ca.certPem },
@@ -170,11 +175,16 @@ function caEnvironment(
  * can check the site against it and users can trust it (the caCertificate output); the key stays
  * secret in the state.
  */
-function internalCa(name: string, prefix: string, parent: pulumi.Resource) {
+function internalCa(
+  name: string,
+  prefix: string,
+  parent: pulumi.Resource,
+  aliases: pulumi.Alias[],
+) {
   const key = new tls.PrivateKey(
     `${name}-ca-key`,
     { algorithm: "ECDSA", ecdsaCurve: "P256" },
-    { parent },
+    { parent, aliases },
   );
   const root = new tls.SelfSignedCert(
     `${name}-ca`,
@@ -185,7 +195,7 @@ function internalCa(name: string, prefix: string, parent: pulumi.Resource) {
       validityPeriodHours: 10 * 365 * 24,
       allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
     },
-    { parent },
+    { parent, aliases },
   );
   return { certPem: root.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
 }
@@ -235,7 +245,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
   public readonly caCertificate: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: SwarmProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dropstack:index:SwarmProxy", name, {}, opts);
+    super(SWARM_PROXY_TYPE, name, {}, opts);
     const provider = {
       parent: this,
       provider: args.manager,
@@ -250,7 +260,7 @@ export class SwarmProxy extends pulumi.ComponentResource {
     ];
     const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
     if (plan.certificates === "internal") {
-      const ca = internalCa(name, args.prefix, this);
+      const ca = internalCa(name, args.prefix, this, sameAcrossShapes(name, PROXY_TYPE));
       this.caCertificate = ca.certPem;
       const files = swarmCaFiles(name, args.prefix, ca, provider);
       configs.push(files.config);

@@ -20,6 +20,8 @@ export function stackSecrets(
   spec: StackSpec,
   secretVars: Record<string, pulumi.Input<string>>,
   parent: pulumi.Resource,
+  /** The same secrets under the stack's other shape (sameAcrossShapes): kept, not made anew. */
+  aliases: pulumi.Alias[] = [],
 ): StackSecrets {
   const generated: Record<string, pulumi.Output<string>> = {};
   for (const variable of spec.generated) {
@@ -27,7 +29,7 @@ export function stackSecrets(
       `${name}-${variable.toLowerCase().replace(/_/g, "-")}`,
       // Letters and digits only: the value lands in URLs (MONGO_URL) and shell-free env files.
       { length: 24, special: false },
-      { parent },
+      { parent, aliases },
     );
     generated[variable] = pulumi.secret(password.result);
   }

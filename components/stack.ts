@@ -67,7 +67,13 @@ export class Stack extends pulumi.ComponentResource {
     const parent = { parent: this };
     const { spec } = args;
 
-    const secrets = stackSecrets(name, spec, args.secretVars ?? {}, this);
+    const secrets = stackSecrets(
+      name,
+      spec,
+      args.secretVars ?? {},
+      this,
+      sameAcrossShapes(name, SWARM_STACK_TYPE),
+    );
     Object.assign(this.generatedSecrets, secrets.generated);
     const resolve = secrets.resolve;
 
@@ -116,7 +122,7 @@ export class Stack extends pulumi.ComponentResource {
             service,
             args.stackfileDir,
             resolve,
-            { parent: this, aliases: sameImageAcrossShapes(name, SWARM_STACK_TYPE) },
+            { parent: this, aliases: sameAcrossShapes(name, SWARM_STACK_TYPE) },
             args.nodeId,
           ),
         );
@@ -246,13 +252,14 @@ export const STACK_TYPE = "dropstack:index:Stack";
 export const SWARM_STACK_TYPE = "dropstack:index:SwarmStack";
 
 /**
- * The first node's images are the same resources whatever the stack's shape: a single node's
- * (under Stack) and a cluster's first node's (under SwarmStack, of the same name) alias each
- * other, so a stack that grows or shrinks keeps them as they are. Otherwise the old shape's
- * resource would be deleted once the new one is made, and its delete (forceRemove) would take
- * away the tag the new shape's containers run, to be built again at the next up.
+ * What a stack keeps whatever its shape, a single node's (under Stack, Proxy) or a cluster's
+ * (under SwarmStack, SwarmProxy, of the same names), aliases its copy under the other shape, so a
+ * stack that grows or shrinks keeps it as it is: the first node's built images (otherwise the old
+ * shape's would be deleted once the new one is made, and its delete, forceRemove, would take
+ * away the tag the new shape runs), the generated passwords (otherwise new ones, which Mongo's
+ * data, made with the old, would refuse) and the internal CA (otherwise a new root to trust).
  */
-export function sameImageAcrossShapes(stack: string, otherType: string): pulumi.Alias[] {
+export function sameAcrossShapes(stack: string, otherType: string): pulumi.Alias[] {
   return [{ parent: pulumi.createUrn(stack, otherType) }];
 }
 

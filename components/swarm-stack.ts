@@ -9,7 +9,7 @@ import {
   imageResourceName,
   imageVolumes,
   linkedImagePorts,
-  sameImageAcrossShapes,
+  sameAcrossShapes,
   serviceImage,
   STACK_TYPE,
   SWARM_STACK_TYPE,
@@ -79,7 +79,7 @@ function stackImages(
           {
             parent,
             provider,
-            ...(i === 0 ? { aliases: sameImageAcrossShapes(name, STACK_TYPE) } : {}),
+            ...(i === 0 ? { aliases: sameAcrossShapes(name, STACK_TYPE) } : {}),
           },
           args.nodeIds[i],
         ),
@@ -133,7 +133,13 @@ export class SwarmStack extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super(SWARM_STACK_TYPE, name, {}, opts);
     const { spec } = args;
-    const secrets = stackSecrets(name, spec, args.secretVars ?? {}, this);
+    const secrets = stackSecrets(
+      name,
+      spec,
+      args.secretVars ?? {},
+      this,
+      sameAcrossShapes(name, STACK_TYPE),
+    );
     this.generatedSecrets = secrets.generated;
 
     const network = new docker.Network(

@@ -380,6 +380,34 @@ describe("growing a stack from one node", () => {
     expect(swarm.aliasParents).toEqual([
       "urn:pulumi:team::dropstack::dropstack:index:Stack::stack",
     ]);
+    // So are the generated passwords (found by the emulated cluster: growing made new ones, which
+    // Mongo's data, made with the old, would refuse) and, with tls internal, the stack's own CA.
+    const password = "random:index/randomPassword:RandomPassword";
+    for (const name of ["stack-password", "stack-mongo-password"]) {
+      expect(one.find(password, name).aliasParents).toEqual([
+        "urn:pulumi:team::dropstack::dropstack:index:SwarmStack::stack",
+      ]);
+      expect(three.find(password, name).aliasParents).toEqual([
+        "urn:pulumi:team::dropstack::dropstack:index:Stack::stack",
+      ]);
+    }
+    const internal = { "dropstack:tls": "internal" };
+    const oneCa = await runProgram({ stack: "team", config: internal });
+    const threeCa = await runProgram({
+      stack: "team",
+      config: { ...internal, "dropstack:nodes": "3" },
+    });
+    for (const [type, name] of [
+      ["tls:index/privateKey:PrivateKey", "proxy-ca-key"],
+      ["tls:index/selfSignedCert:SelfSignedCert", "proxy-ca"],
+    ]) {
+      expect(oneCa.find(type, name).aliasParents).toEqual([
+        "urn:pulumi:team::dropstack::dropstack:index:SwarmProxy::proxy",
+      ]);
+      expect(threeCa.find(type, name).aliasParents).toEqual([
+        "urn:pulumi:team::dropstack::dropstack:index:Proxy::proxy",
+      ]);
+    }
   });
 });
 

@@ -364,12 +364,20 @@ async function shrinkAndGrowChecks(
       expectBuiltImage(t, "after growing");
       expectSwarm(t);
       await expectOnFirstNode(t);
-      const again = await t.pulumi(["preview", "--json"]);
-      expectEqual(
-        planned(again.output),
-        ipvs ? [] : ["create app-ready"],
-        "what a second up would do",
+      // What is left: nothing. Without IPVS, up failed at its last step, the url's, before it
+      // deleted the single node's containers and the like (up deletes last): those too, but
+      // never the passwords, the CA or the image, which both shapes share.
+      const again = planned((await t.pulumi(["preview", "--json"])).output);
+      const left = again.filter((step) => !/^(create|replace) app-ready$/.test(step));
+      if (ipvs) expectEqual(again, [], "what a second up would do");
+      const shared = ["stack-password", "stack-mongo-password", "proxy-ca", "proxy-ca-key"];
+      const wrong = left.filter(
+        (step) =>
+          !step.startsWith("delete ") ||
+          shared.some((k) => step === `delete ${k}`) ||
+          step.startsWith("delete stack-image-"),
       );
+      expectEqual(wrong, [], "what a second up would do but delete the single node's leftovers");
     },
   );
 }
