@@ -61,19 +61,17 @@ export class Stack extends pulumi.ComponentResource {
   public readonly serviceComponents: Record<string, Service> = {};
   /** The stack's network: every service answers on it by its name. */
   public readonly networkName: pulumi.Output<string>;
+  /** Aliases of what the stack shares with its cluster shape (sameAcrossShapes). */
+  private readonly otherShape: pulumi.Alias[];
 
   constructor(name: string, args: StackArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STACK_TYPE, name, {}, { ...opts, providers: [args.provider] });
     const parent = { parent: this };
     const { spec } = args;
 
-    const secrets = stackSecrets(
-      name,
-      spec,
-      args.secretVars ?? {},
-      this,
-      sameAcrossShapes(name, SWARM_STACK_TYPE),
-    );
+    // The passwords and the images are the cluster's, should the stack have been one.
+    this.otherShape = sameAcrossShapes(name, SWARM_STACK_TYPE);
+    const secrets = stackSecrets(name, spec, args.secretVars ?? {}, this, this.otherShape);
     Object.assign(this.generatedSecrets, secrets.generated);
     const resolve = secrets.resolve;
 
@@ -122,7 +120,7 @@ export class Stack extends pulumi.ComponentResource {
             service,
             args.stackfileDir,
             resolve,
-            { parent: this, aliases: sameAcrossShapes(name, SWARM_STACK_TYPE) },
+            { parent: this, aliases: this.otherShape },
             args.nodeId,
           ),
         );
@@ -246,7 +244,6 @@ export function serviceImage(
   );
 }
 
-/** The resource name of a service's image: one per pulled image, one per built service. */
 /** The component types of a single node's stack and of a cluster's. */
 export const STACK_TYPE = "dropstack:index:Stack";
 export const SWARM_STACK_TYPE = "dropstack:index:SwarmStack";
@@ -263,6 +260,7 @@ export function sameAcrossShapes(stack: string, otherType: string): pulumi.Alias
   return [{ parent: pulumi.createUrn(stack, otherType) }];
 }
 
+/** The resource name of a service's image: one per pulled image, one per built service. */
 export function imageResourceName(stack: string, service: ServiceSpec): string {
   return service.build
     ? `${stack}-image-${service.name}`
