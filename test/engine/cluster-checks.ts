@@ -101,6 +101,8 @@ export async function clusterChecks(
         DROPSTACK_MANAGER_ADDR: addr[1] ?? "",
         // node.hostname: the droplet's name, which is its Swarm node name; here the container's.
         DROPSTACK_NODE: name(n),
+        // The stack's prefix, as formSwarm gives it: the names of a single node's containers.
+        DROPSTACK_PREFIX: `${prefix}-cluster`,
         ...env,
       },
     });

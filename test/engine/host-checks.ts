@@ -75,7 +75,7 @@ export async function hostChecks(
   );
 
   await check("scripts/swarm.sh forms a swarm and labels its node on the real engine", () =>
-    swarmScriptCheck(engine, project),
+    swarmScriptCheck(engine, project, prefix),
   );
 }
 
@@ -84,7 +84,7 @@ export async function hostChecks(
  * stand-in that runs the remote command here (one engine: a join needs a second, which the
  * stand-in tests in test/swarm-script.test.ts cover).
  */
-function swarmScriptCheck(engine: DockerEngine, project: string): void {
+function swarmScriptCheck(engine: DockerEngine, project: string, prefix: string): void {
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-swarm-ssh-"));
   fs.writeFileSync(
     path.join(bin, "ssh"),
@@ -109,6 +109,8 @@ function swarmScriptCheck(engine: DockerEngine, project: string): void {
         DROPSTACK_MANAGER_HOST: "127.0.0.1",
         DROPSTACK_MANAGER_SSH_OPTS: "-o BatchMode=yes",
         DROPSTACK_MANAGER_ADDR: "127.0.0.1",
+        // The stack's prefix: init stops this engine's containers named with it (none here).
+        DROPSTACK_PREFIX: `${prefix}-swarm-script`,
         ...env,
       },
     });
