@@ -87,7 +87,7 @@ export function backupSummary(
     DropstackConfig,
     "target" | "dropletBackups" | "dataBackups" | "dataBackupRetention" | "region"
   > &
-    Pick<DropstackConfig, "dataBackupRegion" | "retainBackupsOnDestroy">,
+    Pick<DropstackConfig, "dataBackupRegion" | "retainBackupsOnDestroy" | "dataBackupBucket">,
   spec: StackSpec,
   prefix: string,
 ): string[] {
@@ -110,9 +110,14 @@ export function backupSummary(
     ...plan.off.map((s) => `${s}: not backed up (dropstack.backup: off)`),
     "the HTTPS proxy's certificates: left out (Let's Encrypt issues them again)",
   ];
+  const where =
+    config.dataBackupBucket === ""
+      ? `a Spaces bucket in ${backupRegion(config)} ` +
+        `(${config.retainBackupsOnDestroy ? "kept" : "deleted"} on destroy)`
+      : `the earlier stack's bucket ${config.dataBackupBucket} in ${backupRegion(config)} ` +
+        "(never deleted; no backup is made until its backups are restored)";
   return [
-    `data backups: ${config.dataBackups}, encrypted by restic, to a Spaces bucket in ` +
-      `${backupRegion(config)} (${config.retainBackupsOnDestroy ? "kept" : "deleted"} on destroy), ` +
+    `data backups: ${config.dataBackups}, encrypted by restic, to ${where}, ` +
       `keeping ${daily} daily, ${weekly} weekly and ${monthly} monthly`,
     ...what.map((line) => `  ${line}`),
     droplet,

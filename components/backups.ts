@@ -6,6 +6,7 @@ import * as path from "path";
 import type { BackupPlan } from "../backup/plan";
 import { planText, scheduleEnvironment } from "../backup/plan";
 import type { BackupRetention, BackupSchedule } from "../config";
+import { spacesEndpoint } from "../config";
 import { lastBackupTime } from "./backup-status";
 import { onNode } from "./on-node";
 import { contextHash } from "./stack";
@@ -25,6 +26,16 @@ export interface BackupsArgs {
   plan: BackupPlan;
   /** The stack's data folder on the node (`/mnt/data/<stack>`). */
   dataPath: string;
+  /**
+   * The provider's Spaces endpoint template (`{{.Region}}` for the region): where the bucket is
+   * made and where restic reaches it.
+   */
+  spacesEndpoint: string;
+  /**
+   * An earlier stack's kept bucket and its repository password, to back up into and restore
+   * from instead of a new bucket. Its container waits for a restore before its first backup.
+   */
+  adopt?: { bucket: string; password: pulumi.Input<string> };
   /** The DigitalOcean API token, for the provider that makes the bucket. */
   token: pulumi.Input<string> | undefined;
   /** The node's Docker provider. */
@@ -46,7 +57,7 @@ const IMAGE_CONTEXT = path.relative(process.cwd(), path.join(__dirname, "..", "i
 export class Backups extends pulumi.ComponentResource {
   /** The bucket's name. */
   public readonly bucket: pulumi.Output<string>;
-  /** The restic repository: `s3:https://<region>.digitaloceanspaces.com/<bucket>`. */
+  /** The restic repository: `s3:https://<region>.digitaloceanspaces.com/<bucket>` on Spaces. */
   public readonly repository: pulumi.Output<string>;
   /** The repository's password: without it the backups cannot be read. */
   public readonly password: pulumi.Output<string>;
@@ -59,30 +70,33 @@ export class Backups extends pulumi.ComponentResource {
     super("dropstack:index:Backups", name, {}, opts);
     const parent = { parent: this };
     const { bucket, spaces } = backupBucket(name, args, this);
-    this.bucket = bucket.name;
-    this.lastBackup = lastBackupTime(bucket.name, args.region, spaces);
-    this.repository = pulumi.interpolate`s3:https://${args.region}.digitaloceanspaces.com/${bucket.name}`;
+    this.bucket = bucket;
+    this.lastBackup = lastBackupTime(bucket, args.region, spaces);
+    const endpoint = spacesEndpoint(args.spacesEndpoint, args.region);
+    this.repository = pulumi.interpolate`s3:${endpoint}/${bucket}`;
     // The bucket's own key: readwrite on it and nothing else, the only one that reaches the node.
     const key = new digitalocean.SpacesKey(
       `${name}-key`,
       {
         name: `${args.prefix}-backups`,
-        grants: [{ bucket: bucket.name, permission: "readwrite" }],
+        grants: [{ bucket, permission: "readwrite" }],
       },
       parent,
     );
-    // Letters and digits: the password reaches restic through an environment variable.
-    const password = new random.RandomPassword(
-      `${name}-password`,
-      { length: 40, special: false },
-      parent,
+    this.password = pulumi.secret(
+      args.adopt?.password ??
+        // Letters and digits: the password reaches restic through an environment variable.
+        new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent)
+          .result,
     );
-    this.password = pulumi.secret(password.result);
     const container = backupContainer(name, args, this, {
       RESTIC_REPOSITORY: this.repository,
       RESTIC_PASSWORD: this.password,
       AWS_ACCESS_KEY_ID: key.accessKey,
       AWS_SECRET_ACCESS_KEY: pulumi.secret(key.secretKey),
+      // An adopted bucket's backups are a lost stack's: none is made of this stack's (new,
+      // empty) data before they are put back, or the newest backup would be an empty one.
+      ...(args.adopt ? { DROPSTACK_RESTORE_FIRST: "1" } : {}),
     });
     this.containerName = container.name;
     this.registerOutputs({
@@ -97,13 +111,14 @@ export class Backups extends pulumi.ComponentResource {
 /**
  * The bucket, made through a provider with a Spaces key of the stack's own: DigitalOcean's API
  * token cannot make a bucket (Spaces speaks S3, with Spaces keys), and this spares the user from
- * making one by hand. That key never leaves this machine's Pulumi state.
+ * making one by hand. That key never leaves this machine's Pulumi state. An adopted bucket is
+ * read, not made: `up` stops, naming it, when it is not there, and never deletes it.
  */
 function backupBucket(
   name: string,
   args: BackupsArgs,
   parent: pulumi.Resource,
-): { bucket: digitalocean.SpacesBucket; spaces: digitalocean.Provider } {
+): { bucket: pulumi.Output<string>; spaces: digitalocean.Provider } {
   const admin = new digitalocean.SpacesKey(
     `${name}-admin-key`,
     { name: `${args.prefix}-backups-admin`, grants: [{ bucket: "", permission: "fullaccess" }] },
@@ -111,9 +126,21 @@ function backupBucket(
   );
   const spaces = new digitalocean.Provider(
     `${name}-spaces`,
-    { token: args.token, spacesAccessId: admin.accessKey, spacesSecretKey: admin.secretKey },
+    {
+      token: args.token,
+      spacesAccessId: admin.accessKey,
+      spacesSecretKey: admin.secretKey,
+      spacesEndpoint: args.spacesEndpoint,
+    },
     { parent },
   );
+  if (args.adopt !== undefined) {
+    const found = digitalocean.getSpacesBucketOutput(
+      { name: args.adopt.bucket, region: args.region },
+      { provider: spaces, parent },
+    );
+    return { bucket: found.name, spaces };
+  }
   // Bucket names are shared by every Spaces customer: a random suffix keeps the stack's free.
   const suffix = new random.RandomString(
     `${name}-suffix`,
@@ -132,7 +159,7 @@ function backupBucket(
     },
     { parent, provider: spaces, retainOnDelete: retain },
   );
-  return { bucket, spaces };
+  return { bucket: bucket.name, spaces };
 }
 
 /** The image, built on the node from images/backup, and the container that runs it. */

@@ -1,5 +1,6 @@
 // The data backups' settings: their readers, and what they need of the other settings. Apart
 // from readers.ts, as they are one concern: what is backed up, how often, for how long, where.
+import { runError } from "../runtime/run-error";
 import type { Reader } from "./readers";
 import type { Findings, RuleInput } from "./rules";
 import type { BackupRetention, BackupSchedule } from "./settings";
@@ -89,6 +90,51 @@ export const dataBackupRegion: Reader<string> = (value, { fail }) => {
   return value;
 };
 
+// Spaces' own rule for bucket names: 3 to 63 lowercase letters, digits and dashes.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+export const dataBackupBucket: Reader<string> = (value, { fail }) => {
+  if (value !== "" && !BUCKET_NAME.test(value)) {
+    fail(
+      value,
+      "is not a Spaces bucket name; use the bucket of the earlier stack's backups, as its " +
+        "`npx pulumi stack output backups` named it (like dropstack-prod-backups-k3x9q2ab)",
+    );
+  }
+  return value;
+};
+
+/** The password of an adopted bucket's backups: a secret, never shown, even when misplaced. */
+export const dataBackupPassword: Reader<string> = (value, { problem, key, secret }) => {
+  if (value !== "" && !secret) {
+    problem(
+      ` is stored in plain text in the stack's file; set it again as a secret: ` +
+        `\`npx pulumi config set --secret ${key.split(":")[1]} <password>\``,
+    );
+  }
+  return value;
+};
+
+/** DigitalOcean's Spaces endpoint, as the provider's spaces_endpoint template has it by default. */
+export const SPACES_ENDPOINT = "https://{{.Region}}.digitaloceanspaces.com";
+
+/**
+ * The Spaces endpoint of `region` from the provider's endpoint template (`{{.Region}}` stands for
+ * the region, as the provider's Go template has it), which restic on the node reaches the bucket
+ * at, so that it and the provider that makes the bucket always speak to the same place.
+ */
+export function spacesEndpoint(template: string, region: string): string {
+  const url = template.replace(/\{\{\s*\.Region\s*\}\}/g, region.toLowerCase()).replace(/\/+$/, "");
+  if (url.includes("{{") || !/^https?:\/\/[^/\s?#]+$/.test(url)) {
+    throw runError(
+      `digitalocean:spacesEndpoint (or SPACES_ENDPOINT_URL): ${JSON.stringify(template)} is not ` +
+        "a Spaces endpoint; use an http or https URL without a path, where {{.Region}} stands " +
+        `for the bucket's region, like DigitalOcean's own ${SPACES_ENDPOINT}`,
+    );
+  }
+  return url;
+}
+
 /** The Spaces region the backups go to: dataBackupRegion, or the stack's own region. */
 export function backupRegion(config: { region: string; dataBackupRegion: string }): string {
   return config.dataBackupRegion === "" ? config.region : config.dataBackupRegion;
@@ -96,6 +142,7 @@ export function backupRegion(config: { region: string; dataBackupRegion: string 
 
 /** What data backups need of the other settings: a region with Spaces, one node, a droplet. */
 export function backupRules({ config, key }: RuleInput, { problems, warnings }: Findings): void {
+  adoptionRules({ config, key }, { problems, warnings });
   if (config.dataBackups === "off") return;
   if (config.target === "local") {
     warnings.push(
@@ -115,6 +162,35 @@ export function backupRules({ config, key }: RuleInput, { problems, warnings }: 
     problems.push(
       `${key("dataBackups")}: the stack's region ${region} has no Spaces, where backups go; set ` +
         `${key("dataBackupRegion")} to one that has: ${SPACES_REGIONS.join(", ")}`,
+    );
+  }
+}
+
+/** An adopted bucket and its password go together: the backups in it are encrypted with it. */
+function adoptionRules(
+  { config, key }: Pick<RuleInput, "config" | "key">,
+  findings: Findings,
+): void {
+  const { dataBackupBucket: bucket, dataBackupPassword: password } = config;
+  if (bucket !== "" && password === "") {
+    findings.problems.push(
+      `${key("dataBackupBucket")}: the backups in ${bucket} are encrypted with the password of ` +
+        `the stack that made them; set it with \`npx pulumi config set --secret ` +
+        `dataBackupPassword <password>\` (that stack's \`npx pulumi stack output backupPassword ` +
+        `--show-secrets\`)`,
+    );
+  }
+  if (password !== "" && bucket === "") {
+    findings.problems.push(
+      `${key("dataBackupPassword")} is the password of the backups in ${key("dataBackupBucket")}, ` +
+        "which is not set; set both (to back up into and restore from an earlier stack's bucket), " +
+        "or neither (the stack makes its own bucket and password)",
+    );
+  }
+  if (bucket !== "" && config.dataBackups === "off") {
+    findings.warnings.push(
+      `${key("dataBackupBucket")} is ignored while ${key("dataBackups")} is off: set it to daily ` +
+        "or hourly to back up into, and restore from, that bucket",
     );
   }
 }

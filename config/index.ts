@@ -9,6 +9,7 @@ import { READERS } from "./readers";
 import type { Reader } from "./readers";
 import { crossKeyRules, unknownKeys } from "./rules";
 import type { Findings } from "./rules";
+import { SPACES_ENDPOINT } from "./backups";
 import { isConfigSecret, sdk } from "./sdk";
 import { DEFAULTS } from "./settings";
 import type { DropstackConfig, RawConfig } from "./settings";
@@ -22,7 +23,7 @@ export type {
   Target,
   TlsMode,
 } from "./settings";
-export { backupRegion, SCHEDULE_SECONDS, SPACES_REGIONS } from "./backups";
+export { backupRegion, SCHEDULE_SECONDS, SPACES_REGIONS, spacesEndpoint } from "./backups";
 export { MAX_NODES } from "./readers";
 export { isCidr, isDocumentationNetwork } from "./networks";
 
@@ -104,4 +105,17 @@ export function loadConfig(): DropstackConfig {
  */
 export function digitalOceanToken(): pulumi.Output<string> | undefined {
   return new (sdk().Config)("digitalocean").getSecret("token");
+}
+
+/**
+ * The provider's Spaces endpoint template, as the stack sets it (`digitalocean:spacesEndpoint`)
+ * or the environment (`SPACES_ENDPOINT_URL`, which the provider reads); DigitalOcean's own
+ * otherwise. Given to the program's Spaces provider and to restic alike.
+ */
+export function spacesEndpointTemplate(): string {
+  return (
+    new (sdk().Config)("digitalocean").get("spacesEndpoint") ??
+    process.env.SPACES_ENDPOINT_URL ??
+    SPACES_ENDPOINT
+  );
 }

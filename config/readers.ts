@@ -1,7 +1,13 @@
 // One reader per setting: each turns the engine's string into its typed form, or reports what is
 // wrong with it, naming the key, the value and what is allowed.
 import type * as pulumi from "@pulumi/pulumi";
-import { dataBackupRegion, dataBackupRetention, dataBackups } from "./backups";
+import {
+  dataBackupBucket,
+  dataBackupPassword,
+  dataBackupRegion,
+  dataBackupRetention,
+  dataBackups,
+} from "./backups";
 import { isCidr, isIpv6 } from "./networks";
 import { sdk } from "./sdk";
 import type { DEFAULTS, DropstackConfig } from "./settings";
@@ -167,6 +173,8 @@ export const READERS: { [K in keyof typeof DEFAULTS]: Reader<DropstackConfig[K]>
   dataBackupRetention,
   dataBackupRegion,
   retainBackupsOnDestroy: bool,
+  dataBackupBucket,
+  dataBackupPassword,
   ipv6: bool,
   monitoring: bool,
   readinessTimeoutMinutes: wholeNumber(1, 120, "minutes"),

@@ -50,6 +50,13 @@ export interface DropstackConfig {
   dataBackupRegion: string;
   /** Keep the backups' bucket (and the backups in it) when the stack is destroyed. */
   retainBackupsOnDestroy: boolean;
+  /**
+   * An existing bucket of backups to back up into and restore from (a destroyed stack's, kept),
+   * instead of a new one; "": the stack makes its own.
+   */
+  dataBackupBucket: string;
+  /** The repository password of dataBackupBucket's backups (set as a secret); "": generated. */
+  dataBackupPassword: string;
   /** A public IPv6 address for the node. */
   ipv6: boolean;
   /** DigitalOcean's monitoring agent on the node. */
@@ -93,6 +100,8 @@ export const DEFAULTS = {
   dataBackupRetention: { daily: 7, weekly: 4, monthly: 6 },
   dataBackupRegion: "",
   retainBackupsOnDestroy: true,
+  dataBackupBucket: "",
+  dataBackupPassword: "",
   ipv6: false,
   monitoring: true,
   readinessTimeoutMinutes: 10,

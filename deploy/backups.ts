@@ -6,7 +6,7 @@ import { backupPlan } from "../backup/plan";
 import { staleBackupWarning } from "../components/backup-status";
 import { Backups } from "../components/backups";
 import type { Node, Stack } from "../components";
-import { backupRegion, digitalOceanToken } from "../config";
+import { backupRegion, digitalOceanToken, spacesEndpointTemplate } from "../config";
 import type { DropstackConfig } from "../config";
 import type { StackSpec } from "../stackfile";
 
@@ -36,6 +36,14 @@ export function deployBackups(
     retainOnDestroy: config.retainBackupsOnDestroy,
     plan: backupPlan(spec, prefix),
     dataPath: `${node.dataPath}/${stack}`,
+    spacesEndpoint: spacesEndpointTemplate(),
+    adopt:
+      config.dataBackupBucket === ""
+        ? undefined
+        : {
+            bucket: config.dataBackupBucket,
+            password: pulumi.secret(config.dataBackupPassword),
+          },
     token: digitalOceanToken(),
     provider,
     nodeId: node.droplet.id,

@@ -88,4 +88,112 @@ describe("the backup settings", () => {
       "dropstack:dataBackups is ignored with target local: there is no droplet, and the data is in this machine's Docker volumes",
     );
   });
+
+  describe("an earlier stack's bucket (dataBackupBucket), adopted", () => {
+    const BUCKET_KEY = "dropstack:dataBackupBucket";
+    const PASSWORD_KEY = "dropstack:dataBackupPassword";
+    const adopted = {
+      "dropstack:dataBackups": "daily",
+      [BUCKET_KEY]: "dropstack-prod-backups-k3x9q2ab",
+      [PASSWORD_KEY]: "s3cr3t-repository-password",
+    };
+
+    test("is read with its password, set as a secret", () => {
+      const config = parse(adopted, [PASSWORD_KEY]);
+      expect(config).toMatchObject({
+        dataBackupBucket: "dropstack-prod-backups-k3x9q2ab",
+        dataBackupPassword: "s3cr3t-repository-password",
+      });
+    });
+
+    test("without its password is refused, saying where the password is", () => {
+      expect(messageOf({ ...adopted, [PASSWORD_KEY]: "" }, [PASSWORD_KEY])).toBe(
+        problem(
+          "dropstack:dataBackupBucket: the backups in dropstack-prod-backups-k3x9q2ab are " +
+            "encrypted with the password of the stack that made them; set it with `npx pulumi " +
+            "config set --secret dataBackupPassword <password>` (that stack's `npx pulumi stack " +
+            "output backupPassword --show-secrets`)",
+        ),
+      );
+    });
+
+    test("a password in plain text is refused without showing it", () => {
+      const message = messageOf(adopted);
+      expect(message).toBe(
+        problem(
+          "dropstack:dataBackupPassword is stored in plain text in the stack's file; set it " +
+            "again as a secret: `npx pulumi config set --secret dataBackupPassword <password>`",
+        ),
+      );
+      expect(message).not.toContain("s3cr3t");
+    });
+
+    test("a password without a bucket is refused", () => {
+      expect(messageOf({ [PASSWORD_KEY]: "x" }, [PASSWORD_KEY])).toBe(
+        problem(
+          "dropstack:dataBackupPassword is the password of the backups in " +
+            "dropstack:dataBackupBucket, which is not set; set both (to back up into and restore " +
+            "from an earlier stack's bucket), or neither (the stack makes its own bucket and password)",
+        ),
+      );
+    });
+
+    test("a name Spaces would refuse is refused", () => {
+      expect(messageOf({ ...adopted, [BUCKET_KEY]: "Prod_Backups" }, [PASSWORD_KEY])).toBe(
+        problem(
+          'dropstack:dataBackupBucket: "Prod_Backups" is not a Spaces bucket name; use the bucket ' +
+            "of the earlier stack's backups, as its `npx pulumi stack output backups` named it " +
+            "(like dropstack-prod-backups-k3x9q2ab)",
+        ),
+      );
+    });
+
+    test("is what validate names as where the backups go", async () => {
+      const { backupSummary } = await import("../backup/plan");
+      const { parseStackfile } = await import("../stackfile");
+      const config = parse(adopted, [PASSWORD_KEY]);
+      const [first] = backupSummary(
+        config,
+        parseStackfile("web:\n  image: nginx\n", "stack.yml").spec,
+        "p",
+      );
+      expect(first).toBe(
+        "data backups: daily, encrypted by restic, to the earlier stack's bucket " +
+          "dropstack-prod-backups-k3x9q2ab in nyc3 (never deleted; no backup is made until its " +
+          "backups are restored), keeping 7 daily, 4 weekly and 6 monthly",
+      );
+    });
+
+    test("is ignored, with a warning, while backups are off", () => {
+      const config = parse({ ...adopted, "dropstack:dataBackups": "off" }, [PASSWORD_KEY]);
+      expect(config.warnings).toContain(
+        "dropstack:dataBackupBucket is ignored while dropstack:dataBackups is off: set it to " +
+          "daily or hourly to back up into, and restore from, that bucket",
+      );
+    });
+  });
+
+  describe("the Spaces endpoint, as the provider's template gives it", () => {
+    test("is DigitalOcean's by default, and the region replaces {{.Region}}", async () => {
+      const { spacesEndpoint, SPACES_ENDPOINT } = await import("../config/backups");
+      expect(spacesEndpoint(SPACES_ENDPOINT, "AMS3")).toBe("https://ams3.digitaloceanspaces.com");
+      expect(spacesEndpoint("http://10.20.0.5:9000/", "nyc3")).toBe("http://10.20.0.5:9000");
+      expect(spacesEndpoint("https://{{ .Region }}.example.test", "fra1")).toBe(
+        "https://fra1.example.test",
+      );
+    });
+
+    test.each(["ftp://x.test", "https://{{.Bucket}}.x.test", "https://x.test/spaces", "x.test"])(
+      "%j is refused with an exact message",
+      async (template) => {
+        const { spacesEndpoint } = await import("../config/backups");
+        expect(() => spacesEndpoint(template, "nyc3")).toThrow(
+          `digitalocean:spacesEndpoint (or SPACES_ENDPOINT_URL): ${JSON.stringify(template)} is ` +
+            "not a Spaces endpoint; use an http or https URL without a path, where {{.Region}} " +
+            "stands for the bucket's region, like DigitalOcean's own " +
+            "https://{{.Region}}.digitaloceanspaces.com",
+        );
+      },
+    );
+  });
 });

@@ -218,6 +218,74 @@ describe("data backups", () => {
   });
 });
 
+describe("backups into an earlier stack's kept bucket (dataBackupBucket)", () => {
+  const GET_BUCKET = "digitalocean:index/getSpacesBucket:getSpacesBucket";
+  let run: ProgramRun;
+  let asked: any[];
+  beforeAll(async () => {
+    asked = [];
+    run = await runProgram({
+      config: {
+        "dropstack:dataBackups": "daily",
+        "dropstack:dataBackupBucket": "dropstack-prod-backups-k3x9q2ab",
+        "dropstack:dataBackupPassword": "the-old-stack-s-password",
+      },
+      secretKeys: ["dropstack:dataBackupPassword"],
+      calls: {
+        [GET_BUCKET]: (inputs: any) => {
+          asked.push(inputs);
+          return { ...inputs, id: inputs.name, urn: `do:space:${inputs.name}` };
+        },
+      },
+    });
+  });
+
+  test("read the bucket, never make or delete one", () => {
+    expect(asked).toEqual([{ name: "dropstack-prod-backups-k3x9q2ab", region: "nyc3" }]);
+    expect(run.all(BUCKET)).toEqual([]);
+    expect(run.outputs.backups.bucket).toBe("dropstack-prod-backups-k3x9q2ab");
+  });
+
+  test("give the node a key to that bucket alone, and that stack's password, not a new one", () => {
+    expect(run.find(KEY, "backups-key").inputs.grants).toEqual([
+      { bucket: "dropstack-prod-backups-k3x9q2ab", permission: "readwrite" },
+    ]);
+    expect(run.all("random:index/randomPassword:RandomPassword").map((r) => r.name)).not.toContain(
+      "backups-password",
+    );
+    expect(envOf(run)).toMatchObject({
+      RESTIC_REPOSITORY: "s3:https://nyc3.digitaloceanspaces.com/dropstack-prod-backups-k3x9q2ab",
+      RESTIC_PASSWORD: "the-old-stack-s-password",
+      DROPSTACK_RESTORE_FIRST: "1",
+    });
+    expect(run.secrets).toContain("backupPassword");
+    expect(run.find(CONTAINER, "backups-container").secretInputs).toContain("envs");
+  });
+
+  test("a stack's own bucket backs up at once: no restore to wait for", async () => {
+    expect(envOf(await withBackups())).not.toHaveProperty("DROPSTACK_RESTORE_FIRST");
+  });
+});
+
+describe("the Spaces endpoint the provider is given (digitalocean:spacesEndpoint)", () => {
+  test("is where the bucket is made and where restic on the node reaches it", async () => {
+    const run = await withBackups({ "digitalocean:spacesEndpoint": "http://10.20.0.5:9000" });
+    expect(run.find("pulumi:providers:digitalocean", "backups-spaces").inputs.spacesEndpoint).toBe(
+      "http://10.20.0.5:9000",
+    );
+    expect(envOf(run).RESTIC_REPOSITORY).toBe(
+      "s3:http://10.20.0.5:9000/dropstack-test-backups-k3x9q2ab",
+    );
+  });
+
+  test("is DigitalOcean's own by default, given to the provider as such", async () => {
+    const run = await withBackups();
+    expect(run.find("pulumi:providers:digitalocean", "backups-spaces").inputs.spacesEndpoint).toBe(
+      "https://{{.Region}}.digitaloceanspaces.com",
+    );
+  });
+});
+
 describe("the last backup's time", () => {
   const OBJECTS = "digitalocean:index/getSpacesBucketObjects:getSpacesBucketObjects";
   const OBJECT = "digitalocean:index/getSpacesBucketObject:getSpacesBucketObject";

@@ -12,9 +12,9 @@ export function parse(values: Record<string, string>, secretKeys: string[] = [])
 }
 
 /** The message parseConfig rejects `values` with; fails the test if it accepts them. */
-export function messageOf(values: Record<string, string>): string {
+export function messageOf(values: Record<string, string>, secretKeys: string[] = []): string {
   try {
-    parse(values);
+    parse(values, secretKeys);
   } catch (e) {
     return (e as Error).message;
   }

@@ -826,3 +826,112 @@ describe("the emulated DigitalOcean API", () => {
     });
   });
 });
+
+describe("the emulated Spaces", () => {
+  afterEach(async () => {
+    await emu.stop();
+  });
+
+  test("makes keys with their grants, shows the secret once, updates and deletes them", async () => {
+    emu = await startEmulator();
+    const made = await api("POST", "/v2/spaces/keys", {
+      name: "dropstack-prod-backups",
+      grants: [{ bucket: "dropstack-prod-backups-k3x9q2ab", permission: "readwrite" }],
+    });
+    expect(made.status).toBe(201);
+    const { access_key: access, secret_key: secret, ...rest } = made.body.key;
+    expect(access).toMatch(/^DO[0-9A-F]{18}$/);
+    expect(secret).toMatch(/^[A-Za-z0-9]{43}$/);
+    expect(rest).toMatchObject({
+      name: "dropstack-prod-backups",
+      grants: [{ bucket: "dropstack-prod-backups-k3x9q2ab", permission: "readwrite" }],
+    });
+    const read = await api("GET", `/v2/spaces/keys/${access}`);
+    expect(read.body.key.access_key).toBe(access);
+    expect(read.body.key).not.toHaveProperty("secret_key");
+    expect((await api("GET", "/v2/spaces/keys")).body.keys).toHaveLength(1);
+    const renamed = await api("PUT", `/v2/spaces/keys/${access}`, {
+      name: "renamed",
+      grants: [{ bucket: "other", permission: "read" }],
+    });
+    expect(renamed.body.key).toMatchObject({ name: "renamed", grants: [{ bucket: "other" }] });
+    expect((await api("DELETE", `/v2/spaces/keys/${access}`)).status).toBe(204);
+    expect((await api("GET", `/v2/spaces/keys/${access}`)).status).toBe(404);
+  });
+
+  test("refuses a key without a name, or full access to one bucket", async () => {
+    emu = await startEmulator();
+    expect((await api("POST", "/v2/spaces/keys", { grants: [] })).body.message).toBe(
+      "name is required",
+    );
+    const r = await api("POST", "/v2/spaces/keys", {
+      name: "k",
+      grants: [{ bucket: "b", permission: "fullaccess" }],
+    });
+    expect(r).toMatchObject({ status: 422 });
+    expect(r.body.message).toBe('fullaccess is granted on all buckets (bucket ""), and only it');
+  });
+
+  test("as an HTTP proxy, passes requests for the Spaces server and its buckets on, Host kept, and refuses the rest", async () => {
+    const http = await import("http");
+    const seen: string[] = [];
+    const s3 = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        seen.push(`${req.method} ${req.headers.host} ${req.url} ${body}`);
+        res.writeHead(200, { "x-s3": "yes" });
+        res.end("stored");
+      });
+    });
+    await new Promise<void>((r) => s3.listen(0, "127.0.0.1", () => r()));
+    const spaces = `127.0.0.1:${(s3.address() as { port: number }).port}`;
+    emu = await startEmulator({ spaces });
+    const proxy = new URL(emu.url);
+    /** A request through the emulator as a proxy: an absolute URL on its request line. */
+    const viaProxy = (method: string, url: string, body = "") =>
+      new Promise<{ status: number; body: string; s3?: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: proxy.hostname,
+            port: proxy.port,
+            method,
+            path: url,
+            headers: { host: url.split("/")[2] },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (c) => (text += c));
+            res.on("end", () =>
+              resolve({ status: res.statusCode!, body: text, s3: res.headers["x-s3"] as string }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      expect(await viaProxy("PUT", `http://bucket-a.${spaces}/notes/x.ipynb?acl`, "bytes")).toEqual(
+        {
+          status: 200,
+          body: "stored",
+          s3: "yes",
+        },
+      );
+      expect((await viaProxy("GET", `http://${spaces}/`)).status).toBe(200);
+      const refused = await viaProxy("GET", "http://example.com/");
+      expect(refused.status).toBe(403);
+      expect(refused.body).toBe(
+        `dropstack emulator: proxies only to the emulated Spaces (${spaces})\n`,
+      );
+      expect(seen).toEqual([`PUT bucket-a.${spaces} /notes/x.ipynb?acl bytes`, `GET ${spaces} / `]);
+      expect(emu.proxied.map((p) => `${p.status} ${p.host}`)).toEqual([
+        `200 bucket-a.${spaces}`,
+        `200 ${spaces}`,
+        "403 example.com",
+      ]);
+    } finally {
+      s3.close();
+    }
+  });
+});

@@ -16,6 +16,8 @@
 # from the environment. DROPSTACK_DATA is the stack's data folder; DROPSTACK_BACKUP_PLAN says,
 # a line each, tab-separated: `exclude FOLDER`, `dump SERVICE CONTAINER COMMAND`,
 # `restore SERVICE CONTAINER COMMAND`, `stop CONTAINER` (see backup/plan.ts).
+# DROPSTACK_RESTORE_FIRST=1 (a stack that adopted an earlier stack's bucket): the schedule makes
+# no backup while the repository has backups and none was restored here yet.
 set -eu
 
 export TZ=UTC
@@ -26,6 +28,8 @@ DOCKER="${DROPSTACK_DOCKER:-docker}"
 PLAN="${DROPSTACK_BACKUP_PLAN:-}"
 TAB="$(printf '\t')"
 export RESTIC_CACHE_DIR="${RESTIC_CACHE_DIR:-$STAGING/cache}"
+# Made in the data folder by every backup and restore: its data were backed up or put back.
+MARKER="$DATA/.dropstack-backups"
 
 say() { printf '%s\n' "dropstack-backup: $*" >&2; }
 fail() {
@@ -65,8 +69,10 @@ backup() {
   dump_services
   set -- --exclude "$STAGING/cache"
   for folder in $(plan_lines exclude); do set -- "$@" --exclude "$DATA/$folder"; done
-  restic backup --quiet --tag dropstack --host dropstack "$@" "$DATA" "$DUMPS" ||
-    fail "restic backup failed"
+  # The folders as this stack has them, for a restore onto a stack whose folders differ.
+  restic backup --quiet --tag dropstack --tag "data=$DATA" --tag "dumps=$DUMPS" \
+    --host dropstack "$@" "$DATA" "$DUMPS" || fail "restic backup failed"
+  : >"$MARKER"
   rm -rf "$DUMPS"
   restic forget --quiet --tag dropstack --prune \
     --keep-daily "${DROPSTACK_KEEP_DAILY:-7}" \
@@ -123,14 +129,39 @@ resolve() {
   exit 3
 }
 
+# The files of backup $1 made of folder $2 (another stack's, once adopted), put back under $DATA.
+restore_files() {
+  if [ "$2" = "$DATA" ]; then
+    restic restore --quiet "$1" --target / --include "$DATA"
+  else
+    # Beside the data, on the same disk, then moved into place.
+    rm -rf "$DATA/.dropstack-restore"
+    restic restore --quiet "$1" --target "$DATA/.dropstack-restore" --include "$2" &&
+      cp -a "$DATA/.dropstack-restore$2/." "$DATA/" && rm -rf "$DATA/.dropstack-restore"
+  fi
+}
+
 restore() {
   id="$(resolve "${1:-latest}")"
+  # Where the backed-up stack had its folders: tagged since backups could be restored elsewhere;
+  # an older backup's are this stack's own.
+  snapshot="$(restic snapshots --no-lock --json "$id")" || fail "cannot read backup $id"
+  from="$(printf '%s\n' "$snapshot" | jq -r --arg d "$DATA" \
+    '.[0] | ([.tags[]? | select(startswith("data=")) | ltrimstr("data=")] | first) // $d')"
+  dumps="$(printf '%s\n' "$snapshot" | jq -r --arg d "$DUMPS" \
+    '.[0] | ([.tags[]? | select(startswith("dumps=")) | ltrimstr("dumps=")] | first) // $d')"
+  printf '%s\n' "$snapshot" | jq -e --arg f "$from" '.[0].paths | index($f) != null' >/dev/null ||
+    fail "backup $id holds $(printf '%s\n' "$snapshot" | jq -r '.[0].paths | join(", ")'), not $from"
   stopped="$(plan_lines stop)"
   # shellcheck disable=SC2086 # one container name a word
   [ -z "$stopped" ] || "$DOCKER" stop $stopped >/dev/null
-  say "restoring backup $id: the files under $DATA"
+  if [ "$from" = "$DATA" ]; then
+    say "restoring backup $id: the files under $DATA"
+  else
+    say "restoring backup $id: the files of $from, under $DATA"
+  fi
   restored=0
-  restic restore --quiet "$id" --target / --include "$DATA" || restored=$?
+  restore_files "$id" "$from" || restored=$?
   # Started again whatever happened: a failed restore must not leave the stack down.
   # shellcheck disable=SC2086
   [ -z "$stopped" ] || "$DOCKER" start $stopped >/dev/null
@@ -138,13 +169,14 @@ restore() {
   mkdir -p "$DUMPS"
   plan_lines restore | while IFS="$TAB" read -r service container command; do
     # Whole before it is loaded: a dump cut short must not reach a restore that drops first.
-    restic dump "$id" "$DUMPS/$service.dump" >"$DUMPS/$service.restore" ||
+    restic dump "$id" "$dumps/$service.dump" >"$DUMPS/$service.restore" ||
       fail "reading the dump of $service from backup $id failed"
     "$DOCKER" exec -i "$container" sh -c "$command" <"$DUMPS/$service.restore" ||
       fail "loading the dump of $service (in $container) failed"
     rm -f "$DUMPS/$service.restore"
     say "loaded $service's dump into $container"
   done
+  : >"$MARKER"
   say "restored backup $id"
 }
 
@@ -157,7 +189,14 @@ run() {
     all="$(snapshots_json)"
     latest="$(printf '%s\n' "$all" | jq -r "last | if . == null then 0 else $JQ_EPOCH end")"
     wait=$((latest + interval - $(date +%s)))
-    if [ "$wait" -le 0 ]; then
+    if [ "${DROPSTACK_RESTORE_FIRST:-}" = 1 ] && [ ! -e "$MARKER" ] &&
+      [ "$(printf '%s\n' "$all" | jq length)" -gt 0 ]; then
+      [ -n "${told:-}" ] || say "no backup until the backups in $RESTIC_REPOSITORY, an earlier" \
+        "stack's, are restored here: \`npx dropstack restore --stack <stack> --at latest\` puts" \
+        "them back (or \`dropstack-backup backup\` in this container backs up as the data are)"
+      told=1
+      wait=300
+    elif [ "$wait" -le 0 ]; then
       # Its own process: in `a || b`, sh ignores set -e inside a, and a failed step would go on.
       "$0" backup || say "the backup failed; trying again in five minutes"
       wait=300

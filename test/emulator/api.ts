@@ -13,6 +13,8 @@ import { actionRoutes } from "./actions";
 import { DropletHooks, dropletRoutes } from "./droplets";
 import { ApiError, badRequest, NotEmulated, Reply, Router } from "./http";
 import { networkRoutes } from "./network";
+import { proxyToSpaces, spacesRoutes } from "./spaces";
+import type { ProxiedRequest } from "./spaces";
 import { EmulatorState } from "./state";
 import { storageRoutes, VolumeHooks } from "./storage";
 
@@ -29,6 +31,11 @@ export interface EmulatorOptions extends DropletHooks, VolumeHooks {
   port?: number;
   /** The only token accepted; by default any non-empty bearer token is. */
   token?: string;
+  /**
+   * The S3 server standing for Spaces' buckets (`host[:port]`), which the emulator passes
+   * proxied requests on to (HTTP_PROXY=<url>); unset, it refuses them all.
+   */
+  spaces?: string;
 }
 
 /** One call as the emulator saw it. */
@@ -51,6 +58,8 @@ export interface Emulator {
   startedAt: number;
   /** The calls it had no route for (also in `requests`). */
   unknown: RecordedRequest[];
+  /** The S3 requests it passed on to Spaces' server, or refused, as their HTTP proxy. */
+  proxied: ProxiedRequest[];
   state: EmulatorState;
   stop(): Promise<void>;
 }
@@ -65,13 +74,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   dropletRoutes(router, state, options);
   storageRoutes(router, state, options);
   networkRoutes(router, state);
+  spacesRoutes(router, state);
 
   const started = Date.now();
   const requests: RecordedRequest[] = [];
   const unknown: RecordedRequest[] = [];
+  const proxied: ProxiedRequest[] = [];
   let base = "";
 
   const server = http.createServer((req, res) => {
+    // An absolute URL: a request for Spaces, sent here as to its HTTP proxy.
+    if (/^[a-z]+:\/\//i.test(req.url ?? "")) {
+      proxyToSpaces(req, res, options.spaces, (r) => proxied.push(r));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -164,6 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requests,
     startedAt: started,
     unknown,
+    proxied,
     state,
     stop: () =>
       new Promise<void>((resolve, reject) => {

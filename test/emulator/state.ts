@@ -111,6 +111,15 @@ export interface ActionRecord {
   volumeId?: string;
 }
 
+export interface SpacesKeyRecord {
+  name: string;
+  accessKey: string;
+  secretKey: string;
+  /** `bucket` "" with fullaccess: every bucket of the account. */
+  grants: { bucket: string; permission: string }[];
+  createdAt: string;
+}
+
 /** Something that went wrong outside a request: a boot or a hook that failed. */
 export interface EmulatorProblem {
   what: string;
@@ -128,6 +137,8 @@ export class EmulatorState {
   readonly domains = new Map<string, DomainRecord>();
   readonly records = new Map<number, DnsRecordRecord>();
   readonly actions = new Map<number, ActionRecord>();
+  /** Spaces keys by access key. */
+  readonly spacesKeys = new Map<string, SpacesKeyRecord>();
   readonly problems: EmulatorProblem[] = [];
 
   private nextIds = {

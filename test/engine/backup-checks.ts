@@ -81,6 +81,7 @@ export async function backupChecks(
     await commandLineChecks(setup, check);
     await retentionChecks(setup, check);
     await scheduleChecks(setup, check);
+    await adoptionCheck(engine, setup, check);
     await mongoChecks(engine, prefix, port, check, notRunHere);
   } finally {
     // Whatever failed, moto and the containers do not outlive the checks.
@@ -358,14 +359,77 @@ async function scheduleChecks(setup: Setup, check: Check): Promise<void> {
   );
 }
 
-/** `dropstack-backup run` for `seconds` at most (or until `done`), then stopped by its PID. */
+/**
+ * A stack that adopted these backups (dataBackupBucket): its own, empty data folder and staging,
+ * the same repository, DROPSTACK_RESTORE_FIRST as the program sets it.
+ */
+async function adoptionCheck(engine: DockerEngine, setup: Setup, check: Check): Promise<void> {
+  await check(
+    "a stack that adopted the backups backs up nothing before its restore, which puts the files and the dump back under its own folder, then backs up",
+    async () => {
+      const work = path.dirname(setup.data);
+      const data = path.join(work, "adopted-data");
+      fs.mkdirSync(data);
+      const adopted = {
+        ...setup,
+        env: {
+          ...setup.env,
+          DROPSTACK_DATA: data,
+          DROPSTACK_STAGING: path.join(work, "adopted-staging"),
+          DROPSTACK_RESTORE_FIRST: "1",
+        },
+      };
+      const count = () =>
+        (JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])) as unknown[]).length;
+      const before = count();
+      const log = await runFor(adopted, "1", 8, () => false, "adopted");
+      expectEqual(count(), before, "backups made before the restore");
+      if (!log().includes("no backup until the backups in"))
+        throw new Error(`the schedule did not say why it waits:\n${log()}`);
+
+      engine.docker(["exec", setup.db, "sh", "-c", "rm /db/*"]);
+      const said = script(adopted, ["restore", "latest"]);
+      if (said.status !== 0) throw new Error(`restore exited ${said.status}:\n${said.stderr}`);
+      if (!said.stderr.includes(`the files of ${setup.data}, under ${data}`))
+        throw new Error(`the restore did not say where from:\n${said.stderr}`);
+      for (const name of Object.keys(setup.notebooks)) {
+        const at = (root: string) => path.join(root, "web", "notebooks", name);
+        if (
+          !fs.existsSync(at(data)) ||
+          !fs.readFileSync(at(data)).equals(fs.readFileSync(at(setup.data)))
+        )
+          throw new Error(`${name} is not under ${data} as it was backed up`);
+      }
+      expectEqual(
+        engine.docker(["exec", setup.db, "sh", "-c", "cd /db && ls && cat a b"]).split("\n"),
+        ["a", "b", "one", "two", ""],
+        "the database's folder after the restore",
+      );
+      expectEqual(
+        fs.existsSync(path.join(data, ".dropstack-restore")),
+        false,
+        "restore's own folder left",
+      );
+
+      await runFor(adopted, "1", 60, () => count() > before, "adopted");
+      if (count() === before) throw new Error("no backup after the restore");
+    },
+  );
+}
+
+/**
+ * `dropstack-backup run` for `seconds` at most (or until `done`), then stopped by its PID; what
+ * it said, as a function that reads its log.
+ */
 async function runFor(
-  setup: Setup,
+  setup: Pick<Setup, "env" | "data">,
   interval: string,
   seconds: number,
   done: () => boolean = () => false,
-): Promise<void> {
-  const log = fs.openSync(path.join(setup.data, "..", `run-${interval}.log`), "w");
+  name = interval,
+): Promise<() => string> {
+  const file = path.join(setup.data, "..", `run-${name}.log`);
+  const log = fs.openSync(file, "w");
   const child = spawn("sh", [SCRIPT, "run"], {
     env: { ...process.env, ...setup.env, DROPSTACK_SCHEDULE_SECONDS: interval },
     stdio: ["ignore", log, log],
@@ -377,7 +441,9 @@ async function runFor(
   } finally {
     // Its process group: the script and the restic it may be running.
     process.kill(-child.pid!, "SIGTERM");
+    fs.closeSync(log);
   }
+  return () => fs.readFileSync(file, "utf8");
 }
 
 /**
