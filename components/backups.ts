@@ -174,7 +174,13 @@ function backupContainer(
     `${name}-image`,
     {
       name: `dropstack/backup:${contextHash(IMAGE_CONTEXT).slice(0, 12)}`,
-      keepLocally: false,
+      // Never removed by Pulumi. When the droplet is replaced, the old image is deleted after the
+      // new one is built, through the provider, by then the new droplet's, and by name: the new
+      // image's, which its container runs, so Docker refuses and the up fails (found by the
+      // emulated DigitalOcean). deletedWith does not help: the engine skips such deletes only
+      // for resources deleted, not replaced (pulumi/pulumi#19924). An old version (a change to
+      // images/backup) stays on the node, about 100 MB.
+      keepLocally: true,
       // The classic builder, as for the services (see serviceImage in stack.ts).
       build: {
         context: IMAGE_CONTEXT,

@@ -61,6 +61,10 @@ describe("data backups on (dataBackups daily)", () => {
     expect(container.inputs.name).toBe("dropstack-test-backup");
     expect(container.secretInputs).toContain("envs");
     expect(container.replacementTrigger).toBe("1001");
+    // Kept on the node: deleted by name after a replaced droplet's new one is built, it would
+    // be the new droplet's, in use, and the up would fail (the emulated backup checks).
+    const image = run.find("docker:index/remoteImage:RemoteImage", "backups-image");
+    expect([image.replacementTrigger, image.inputs.keepLocally]).toEqual(["1001", true]);
     expect(envOf(run)).toMatchObject({
       RESTIC_REPOSITORY: "s3:https://nyc3.digitaloceanspaces.com/dropstack-test-backups-k3x9q2ab",
       RESTIC_PASSWORD: "GeneratedSecret-backups-password-" + "x".repeat(40),

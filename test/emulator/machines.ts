@@ -6,7 +6,9 @@
 //
 // Hook it into the emulator: `startEmulator({ state, ...machines.hooks() })`.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { BASE_IMAGE } from "../engine/base-image";
 import type { DockerEngine } from "../engine/docker-engine";
 import { APT_REPO, DROPLET_IMAGE, IMAGES_DIR, MACHINE_DIR } from "./droplet-image";
 import type { DropletHooks, BootResult } from "./droplets";
@@ -19,6 +21,8 @@ import { VolumeDisks } from "./volume-disks";
 /** The Docker network the droplets are on: internal, so nothing on it reaches beyond it. */
 const NETWORK = "dropstack-emulator";
 const PREFIX = "dropstack-emulator-droplet-";
+/** The container of Spaces' S3 server. */
+const SPACES = "dropstack-emulator-spaces";
 /** On the emulator's networks, to find and remove them. */
 const LABEL = "dropstack.emulator=1";
 
@@ -27,8 +31,11 @@ export interface MachinesOptions {
   state: EmulatorState;
   /** A folder of its own: seeds, disk images, the saved stand-in images. */
   work: string;
-  /** Images every droplet's Docker starts with (in place of a registry). */
-  images: string[];
+  /**
+   * Images every droplet's Docker starts with (in place of a registry): by name, or an image of
+   * the harness's engine given to the droplets under another name (`as`).
+   */
+  images: (string | { image: string; as: string })[];
 }
 
 export class Machines {
@@ -146,15 +153,70 @@ export class Machines {
     return seed;
   }
 
-  /** `docker save` of the stand-in images, once. */
+  /**
+   * `docker save` of the stand-in images, once. One given under another name is tagged so for
+   * the save only: the harness's engine keeps what that name was (another check's image).
+   */
   private savedImages(): string {
     if (this.saved === undefined) {
       const dir = path.join(this.options.work, "images");
       fs.mkdirSync(dir, { recursive: true });
-      this.docker(["save", "-o", path.join(dir, "images.tar"), ...this.options.images]);
+      const renamed = this.options.images.filter((i) => typeof i !== "string");
+      const was = renamed.map(({ as }) => {
+        const id = this.docker(["image", "ls", "-q", "--no-trunc", as]).trim();
+        return id === "" ? undefined : id;
+      });
+      try {
+        for (const { image, as } of renamed) this.docker(["tag", image, as]);
+        const names = this.options.images.map((i) => (typeof i === "string" ? i : i.as));
+        this.docker(["save", "-o", path.join(dir, "images.tar"), ...names]);
+      } finally {
+        renamed.forEach(({ as }, i) => {
+          const id = was[i];
+          if (id === undefined) this.docker(["rmi", "--no-prune", as]);
+          else this.docker(["tag", id, as]);
+        });
+      }
       this.saved = dir;
     }
     return this.saved;
+  }
+
+  private removeSpaces(): void {
+    const id = this.docker(["ps", "-aq", "--filter", `name=^${SPACES}$`]).trim();
+    if (id !== "") this.docker(["rm", "-f", "-v", id]);
+  }
+
+  /**
+   * Spaces' buckets: moto's S3 server (`venv`, from scripts/moto/build.sh) in a container of the
+   * base image (Debian's Python 3.11, as the environment's) on the droplets' network, where the
+   * droplets reach it, and this machine too. Its address: the Spaces endpoint's host.
+   */
+  async startSpaces(venv: string): Promise<string> {
+    this.ensureNetwork();
+    this.removeSpaces();
+    this.docker([
+      ...["run", "-d", "--name", SPACES, "--network", NETWORK],
+      ...["-v", `${venv}:/opt/moto:ro`, "-e", "PYTHONPATH=/opt/moto/lib/python3.11/site-packages"],
+      ...[BASE_IMAGE, "python3", "-m", "moto.server", "-H", "0.0.0.0", "-p", "80"],
+    ]);
+    const address = this.docker([
+      ...["inspect", "--format", `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`],
+      SPACES,
+    ]).trim();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const answered = await fetch(`http://${address}/`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (answered) return address;
+      if (Date.now() > deadline)
+        throw new Error(
+          `moto's S3 server did not answer at ${address}:\n${this.docker(["logs", "--tail", "20", SPACES])}`,
+        );
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /** The container's address on the droplets' network. */
@@ -229,12 +291,27 @@ export class Machines {
     });
   }
 
+  /**
+   * What an interrupted run left in the harness's engine and on this machine: the droplets' and
+   * Spaces' containers, the emulator's networks, the volumes' loop devices (its disk images are
+   * in `work` folders named `workPrefix*` under the temporary folder).
+   */
+  static removeLeftovers(engine: DockerEngine, workPrefix: string): void {
+    const ids = (args: string[]) => engine.docker(args).split("\n").filter(Boolean);
+    const containers = ids(["ps", "-aq", "--filter", "name=^dropstack-emulator-"]);
+    if (containers.length > 0) engine.docker(["rm", "-f", "-v", ...containers]);
+    const networks = ids(["network", "ls", "-q", "--filter", `label=${LABEL}`]);
+    if (networks.length > 0) engine.docker(["network", "rm", ...networks]);
+    VolumeDisks.removeLeftovers(os.tmpdir(), workPrefix);
+  }
+
   /** Removes every droplet's container and forwarder and every disk: the end of a test run. */
   async stop(): Promise<void> {
     for (const id of [...this.forwarders.keys()]) {
       const d = this.options.state.droplets.get(id) ?? { id };
       await this.remove(d as DropletRecord);
     }
+    this.removeSpaces();
     const left = this.docker(["ps", "-aq", "--filter", `name=^${PREFIX}`]).split("\n");
     if (left.some(Boolean)) this.docker(["rm", "-f", "-v", ...left.filter(Boolean)]);
     const networks = this.docker(["network", "ls", "-q", "--filter", `label=${LABEL}`]).trim();

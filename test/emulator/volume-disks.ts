@@ -52,6 +52,20 @@ export class VolumeDisks {
     fs.rmSync(path.join(this.dir, `${v.id}.img`), { force: true });
   }
 
+  /**
+   * Detaches the loop devices an interrupted run left on disk images in `tmp` folders named
+   * `prefix*` (which the run would have removed), and removes those folders.
+   */
+  static removeLeftovers(tmp: string, prefix: string): void {
+    const listed = spawnSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], {
+      encoding: "utf8",
+    });
+    for (const line of (listed.stdout ?? "").split("\n")) {
+      const [loop, file] = line.trim().split(/\s+/);
+      if (file?.startsWith(path.join(tmp, prefix))) spawnSync("losetup", ["--detach", loop]);
+    }
+  }
+
   removeAll(): void {
     for (const id of [...this.loops.keys()]) this.remove({ id });
     fs.rmSync(this.dir, { recursive: true, force: true });

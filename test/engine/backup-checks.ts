@@ -435,14 +435,19 @@ async function runFor(
     stdio: ["ignore", log, log],
     detached: true,
   });
+  let exited: number | null | undefined;
+  child.on("exit", (code) => (exited = code));
   const deadline = Date.now() + seconds * 1000;
   try {
-    while (Date.now() < deadline && !done()) await new Promise((r) => setTimeout(r, 1000));
+    while (Date.now() < deadline && !done() && exited === undefined)
+      await new Promise((r) => setTimeout(r, 1000));
   } finally {
     // Its process group: the script and the restic it may be running.
-    process.kill(-child.pid!, "SIGTERM");
+    if (exited === undefined) process.kill(-child.pid!, "SIGTERM");
     fs.closeSync(log);
   }
+  if (exited !== undefined)
+    throw new Error(`dropstack-backup run exited (${exited}):\n${fs.readFileSync(file, "utf8")}`);
   return () => fs.readFileSync(file, "utf8");
 }
 

@@ -24,6 +24,8 @@ import { mongoImage, notebookBase } from "./standins";
 import { nodeChecks } from "./emulated-node-checks";
 import { lifecycleChecks } from "./emulated-lifecycle-checks";
 
+const WORK_PREFIX = "dropstack-emulated-";
+
 /** What one emulated run holds: the API, its machines, and the stack's commands. */
 export interface Emulated {
   emu: Emulator;
@@ -37,6 +39,15 @@ export interface Emulated {
   output(name: string, secret?: boolean): Promise<string>;
   /** The stack's only droplet. */
   droplet(): DropletRecord;
+  /** The emulated Spaces' address (its endpoint's host), when it runs. */
+  spaces?: string;
+}
+
+export interface EmulatedOptions {
+  /** Runs the emulated Spaces: moto's environment (scripts/moto/build.sh). */
+  spacesVenv?: string;
+  /** The droplets' stand-in images; by default the default stack's. */
+  images?: (string | { image: string; as: string })[];
 }
 
 /** What a failed command said: its diagnostics first (the summary after them is long), then its tail. */
@@ -52,17 +63,34 @@ export async function startEmulated(
   engine: DockerEngine,
   project: string,
   stackName: string,
+  options: EmulatedOptions = {},
 ): Promise<Emulated & { stop(): Promise<void> }> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-emulated-"));
+  // An interrupted run's droplets, networks and loop devices would collide with this one's.
+  Machines.removeLeftovers(engine, WORK_PREFIX);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), WORK_PREFIX));
   const state = new EmulatorState();
   const machines = new Machines({
     engine,
     state,
     work,
-    images: [notebookBase(), mongoImage(), CADDY_IMAGE],
+    images: options.images ?? [notebookBase(), mongoImage(), CADDY_IMAGE],
   });
-  const emu = await startEmulator({ state, ...machines.hooks() });
-  const env = { DIGITALOCEAN_API_URL: emu.url, DIGITALOCEAN_TOKEN: "emulator-token" };
+  const spaces =
+    options.spacesVenv === undefined ? undefined : await machines.startSpaces(options.spacesVenv);
+  const emu = await startEmulator({ state, spaces, ...machines.hooks() });
+  const env: Record<string, string> = {
+    DIGITALOCEAN_API_URL: emu.url,
+    DIGITALOCEAN_TOKEN: "emulator-token",
+  };
+  if (spaces !== undefined) {
+    // The provider's Spaces endpoint (the program's repository follows it), and the emulator as
+    // its HTTP proxy: the AWS SDK asks for http://<bucket>.<spaces>/, which only the proxy
+    // knows. Go's proxy setting passes loopback by (the API); the Docker provider's client over
+    // ssh:// addresses docker.example.com, which must not go to a proxy.
+    env.SPACES_ENDPOINT_URL = `http://${spaces}`;
+    env.HTTP_PROXY = emu.url;
+    env.NO_PROXY = "docker.example.com";
+  }
   const run = (args: string[]) => pulumi.runAsync([...args, "--stack", stackName], project, env);
   const ok = async (args: string[]) => {
     const r = await run(args);
@@ -74,6 +102,7 @@ export async function startEmulated(
     machines,
     state,
     project,
+    spaces,
     pulumi: run,
     ok,
     output: async (name, secret = false) =>

@@ -25,6 +25,7 @@ import { datascienceChecks } from "./datascience-checks";
 import { emulatorChecks } from "./emulator-checks";
 import { emulatedChecks } from "./emulated-checks";
 import { emulatedClusterChecks } from "./emulated-cluster-checks";
+import { emulatedBackupChecks } from "./emulated-backup-checks";
 import { dropletImageMissing, ensureDropletImage } from "../emulator/droplet-image";
 import { backupChecks, backupToolsMissing, renamedKeyCheck } from "./backup-checks";
 import { backupImageChecks } from "./backup-image-checks";
@@ -175,7 +176,7 @@ const EMULATED = process.argv.includes("--emulated");
  * to work on one part; unset, every group. The closing line counts what ran.
  */
 const GROUPS = EMULATED
-  ? ["emulated", "emulated-cluster"]
+  ? ["emulated", "emulated-backup", "emulated-cluster"]
   : [
       "engine",
       "compose",
@@ -246,6 +247,16 @@ async function checks(pulumi: Pulumi, engine: DockerEngine, project: string): Pr
       async () => {
         readyDroplets(engine);
         await emulatedChecks(pulumi, engine, project, check, gateCheck);
+      },
+    );
+  if (runs("emulated-backup"))
+    await withPlugins(
+      "the emulated DigitalOcean's data backups (the prod stack's bucket, keys and backup " +
+        "container, restores onto a replaced droplet and onto a new stack)",
+      ["digitalocean", "docker", "random", "command", "tls"],
+      async () => {
+        readyDroplets(engine);
+        await emulatedBackupChecks(pulumi, engine, project, check, gateCheck, log);
       },
     );
   if (runs("emulated-cluster"))
