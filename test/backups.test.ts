@@ -1,5 +1,6 @@
 // The data backups under the mock engine: the bucket, its keys, the repository password and the
 // backup container, what they are given, and what they leave alone.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -368,5 +369,62 @@ describe("the backup image", () => {
       services: [{ name: "backup", build: { context: image, args: {} } }],
     } as any;
     expect(checkBuilds(spec, image, image)).toEqual([]);
+  });
+});
+
+describe("the backup script's repository check", () => {
+  const script = path.join(__dirname, "..", "images", "backup", "dropstack-backup.sh");
+
+  /** The script's `backup` with a restic stand-in whose `cat config` fails once. */
+  function backupWithFlakyRead(initSays: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-restic-"));
+    const calls = path.join(dir, "calls");
+    fs.writeFileSync(
+      path.join(dir, "restic"),
+      [
+        "#!/bin/sh",
+        `echo "$*" >> ${calls}`,
+        'case "$1 $2" in',
+        // The first read fails (a moment's error), the next succeeds.
+        `  "cat config") [ -e ${dir}/read ] && exit 0; touch ${dir}/read; exit 1 ;;`,
+        `  "init "*|init) echo '${initSays}' >&2; exit 1 ;;`,
+        "esac",
+        "exit 0",
+      ].join("\n") + "\n",
+      { mode: 0o755 },
+    );
+    fs.mkdirSync(path.join(dir, "data"));
+    const r = spawnSync("sh", [script, "backup"], {
+      env: {
+        PATH: `${dir}:${process.env.PATH}`,
+        DROPSTACK_DATA: path.join(dir, "data"),
+        DROPSTACK_STAGING: path.join(dir, "staging"),
+        RESTIC_REPOSITORY: "s3:http://127.0.0.1:9/bucket",
+      },
+      encoding: "utf8",
+    });
+    return { status: r.status, stderr: r.stderr, calls: fs.readFileSync(calls, "utf8") };
+  }
+
+  test("reads a repository again when init finds it there, and backs up (a CI flake)", () => {
+    const r = backupWithFlakyRead(
+      "Fatal: create key in repository at s3:http://127.0.0.1:9/bucket failed: repository master key and config already initialized",
+    );
+    expect(r.status).toBe(0);
+    expect(r.calls.split("\n").slice(0, 4)).toEqual([
+      "cat config",
+      "init",
+      "cat config",
+      expect.stringMatching(/^backup --quiet --tag dropstack /),
+    ]);
+  });
+
+  test("fails, saying why, when the repository can be neither read nor made", () => {
+    const r = backupWithFlakyRead("Fatal: unable to open repository: connection refused");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      "Fatal: unable to open repository: connection refused\n" +
+        "dropstack-backup: cannot open or make the repository s3:http://127.0.0.1:9/bucket\n",
+    );
   });
 });

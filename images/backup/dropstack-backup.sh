@@ -48,8 +48,22 @@ plan_lines() {
 # would fail on the one there.
 ensure_repository() {
   if restic cat config >/dev/null 2>&1; then return 0; fi
-  restic init >/dev/null || fail "cannot open or make the repository $RESTIC_REPOSITORY"
-  say "made the repository $RESTIC_REPOSITORY"
+  if said="$(restic init 2>&1)"; then
+    say "made the repository $RESTIC_REPOSITORY"
+    return 0
+  fi
+  # There after all (the first read failed for a moment, or another run made it meanwhile):
+  # read it again rather than give up.
+  case "$said" in
+    *"already initialized"* | *"already exists"*)
+      for _ in 1 2 3; do
+        restic cat config >/dev/null && return 0
+        sleep 2
+      done
+      ;;
+  esac
+  printf '%s\n' "$said" >&2
+  fail "cannot open or make the repository $RESTIC_REPOSITORY"
 }
 
 # Each dumped service's dump, into $DUMPS/<service>.dump, written by its own command in its own

@@ -98,7 +98,7 @@ export async function emulatedBackupChecks(
     );
 
     await check(
-      "the bucket is in Spaces; the node's key reaches it alone, and the repository is there",
+      "the bucket is in Spaces and restic's repository names it; the node's key reaches that bucket alone",
       async () => {
         const { bucket, repository } = JSON.parse(await t.output("backups"));
         if (!(await listBuckets(spaces)).includes(bucket))
