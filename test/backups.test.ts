@@ -412,9 +412,10 @@ describe("the backup script's repository check", () => {
     );
     expect(r.status).toBe(0);
     expect(r.calls.split("\n").slice(0, 4)).toEqual([
-      "cat config",
+      // Without a lock: a prune elsewhere locks the repository exclusively.
+      "cat config --no-lock",
       "init",
-      "cat config",
+      "cat config --no-lock",
       expect.stringMatching(/^backup --quiet --tag dropstack /),
     ]);
   });

@@ -47,7 +47,9 @@ plan_lines() {
 # Makes the repository the first time: restic refuses to back up into none, and a second init
 # would fail on the one there.
 ensure_repository() {
-  if restic cat config >/dev/null 2>&1; then return 0; fi
+  # Without a lock: a prune running elsewhere holds the repository exclusively, and a locking
+  # read would fail and be taken for no repository at all.
+  if restic cat config --no-lock >/dev/null 2>&1; then return 0; fi
   if said="$(restic init 2>&1)"; then
     say "made the repository $RESTIC_REPOSITORY"
     return 0
@@ -57,7 +59,7 @@ ensure_repository() {
   case "$said" in
     *"already initialized"* | *"already exists"*)
       for _ in 1 2 3; do
-        restic cat config >/dev/null && return 0
+        restic cat config --no-lock >/dev/null && return 0
         sleep 2
       done
       ;;

@@ -411,8 +411,13 @@ async function adoptionCheck(engine: DockerEngine, setup: Setup, check: Check): 
         "restore's own folder left",
       );
 
-      await runFor(adopted, "1", 60, () => count() > before, "adopted");
-      if (count() === before) throw new Error("no backup after the restore");
+      // A backup of the adopted folder (not a count: retention may prune the other stack's).
+      const ofAdopted = () =>
+        (
+          JSON.parse(restic(setup, ["snapshots", "--no-lock", "--json"])) as { paths: string[] }[]
+        ).some((snapshot) => snapshot.paths.includes(data));
+      const after = await runFor(adopted, "1", 60, ofAdopted, "adopted");
+      if (!ofAdopted()) throw new Error(`no backup after the restore; it said:\n${after()}`);
     },
   );
 }
@@ -436,19 +441,41 @@ async function runFor(
     detached: true,
   });
   let exited: number | null | undefined;
+  /** Its exit status when it ended before it was stopped. */
+  let early: number | null | undefined;
   child.on("exit", (code) => (exited = code));
   const deadline = Date.now() + seconds * 1000;
   try {
     while (Date.now() < deadline && !done() && exited === undefined)
       await new Promise((r) => setTimeout(r, 1000));
   } finally {
-    // Its process group: the script and the restic it may be running.
-    if (exited === undefined) process.kill(-child.pid!, "SIGTERM");
+    // Its process group: the script and the restic it may be running, which is waited for (a
+    // prune it was running holds the repository's lock until it ends).
+    early = exited;
+    if (exited === undefined) await stopGroup(child.pid!);
     fs.closeSync(log);
   }
-  if (exited !== undefined)
-    throw new Error(`dropstack-backup run exited (${exited}):\n${fs.readFileSync(file, "utf8")}`);
+  if (early !== undefined)
+    throw new Error(`dropstack-backup run exited (${early}):\n${fs.readFileSync(file, "utf8")}`);
   return () => fs.readFileSync(file, "utf8");
+}
+
+/** Stops a process group: SIGTERM, then SIGKILL after 30 s; returns once none of it is left. */
+async function stopGroup(pgid: number): Promise<void> {
+  /** Sends the group a signal; false when none of it is left. */
+  const signal = (s: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-pgid, s);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  signal("SIGTERM");
+  for (let waited = 0; signal(0); waited += 0.2) {
+    if (waited >= 30) signal("SIGKILL");
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**
