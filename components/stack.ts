@@ -49,6 +49,11 @@ const IMAGE_INSPECT_SCRIPT = path.relative(
   path.join(__dirname, "..", "scripts", "image-inspect.sh"),
 );
 
+const PRUNE_BUILDS_SCRIPT = path.relative(
+  process.cwd(),
+  path.join(__dirname, "..", "scripts", "prune-builds.sh"),
+);
+
 /** The services of one Stackfile, on one network, with their images and secrets. */
 export class Stack extends pulumi.ComponentResource {
   /** Each service's container names and published endpoints. */
@@ -100,6 +105,19 @@ export class Stack extends pulumi.ComponentResource {
       declaredVolumes,
       resolve,
     });
+    if (args.nodeId !== undefined) {
+      for (const service of spec.services.filter((s) => s.build)) {
+        const containers = this.serviceComponents[service.name].containers;
+        pruneBuilds(
+          imageResourceName(name, service),
+          service,
+          args.stackfileDir,
+          args.dockerAccess,
+          containers,
+          this,
+        );
+      }
+    }
     this.services = serviceOutputs(this.serviceComponents);
     this.registerOutputs({ services: this.services });
   }
@@ -185,7 +203,8 @@ function serviceOutputs(
 /**
  * The image of `service` on one Docker host: pulled, or built there from the local context and
  * sent through the Docker API (over SSH for a node): no registry. `name` is the resource's.
- * `nodeId`: the host is a node (see onNode). A replaced build is removed, on a node or here.
+ * `nodeId`: the host is a node (see onNode). A replaced build is removed: here by the provider,
+ * on a node by pruneBuilds.
  */
 export function serviceImage(
   name: string,
@@ -216,14 +235,15 @@ export function serviceImage(
     name,
     {
       name: tag,
-      // A replaced build, and every build on destroy, is removed from the Docker host: each is
-      // gigabytes (the notebook image), and its tag is this stack's own (by content), so nothing
-      // else runs it. On a node the disk would fill after a few edits; here, the user's.
-      keepLocally: false,
-      // Its tag is removed even where a stopped container still names it (Swarm keeps a few
-      // stopped tasks of each service), which would otherwise fail the up; Docker keeps the
-      // layers until no container uses them.
-      forceRemove: true,
+      // Here, a replaced build, and every build on destroy, is removed from this machine's
+      // Docker: each is gigabytes (the notebook image), and its tag is this stack's own (by
+      // content), so nothing else runs it. Its tag goes even where a stopped container still
+      // names it; Docker keeps the layers until no container uses it.
+      // On a node the provider removes nothing: it removes by name, and once the droplet is
+      // replaced it reaches the new droplet, where that name is the new build's (the emulated
+      // cluster's `up --replace`, then its destroy, found it). pruneBuilds removes the earlier
+      // builds there instead; a destroyed droplet takes its builds with it.
+      ...(nodeId === undefined ? { keepLocally: false, forceRemove: true } : { keepLocally: true }),
       build: {
         context,
         // The classic builder, through the provider's own connection to the node: since the
@@ -241,6 +261,32 @@ export function serviceImage(
       triggers: { context: hash },
     },
     { ...opts, ...timeouts },
+  );
+}
+
+/**
+ * On a node, the step that removes a built service's earlier builds once `after` (the service's
+ * containers or Swarm service) run the new one: scripts/prune-builds.sh, over `access` (the
+ * node's SSH environment), named for the image resource `image`. It runs again with each new
+ * build only. Without it each edit of a build context would leave gigabytes on the node.
+ */
+export function pruneBuilds(
+  image: string,
+  service: ServiceSpec,
+  stackfileDir: string,
+  access: Record<string, pulumi.Input<string>>,
+  after: pulumi.Resource[],
+  parent: pulumi.Resource,
+): command.local.Command {
+  const { tag } = builtImage(service, stackfileDir);
+  const separator = tag.lastIndexOf(":");
+  return new command.local.Command(
+    `${image}-prune`,
+    {
+      create: `sh ${PRUNE_BUILDS_SCRIPT} ${tag.slice(0, separator)} ${tag.slice(separator + 1)}`,
+      environment: access,
+    },
+    { parent, dependsOn: after },
   );
 }
 

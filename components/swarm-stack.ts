@@ -9,6 +9,7 @@ import {
   imageResourceName,
   imageVolumes,
   linkedImagePorts,
+  pruneBuilds,
   sameAcrossShapes,
   serviceImage,
   STACK_TYPE,
@@ -46,8 +47,11 @@ export interface SwarmStackArgs {
   prefix: string;
   /** Where on the data node service data goes (`<dataPath>/<service>/…`). */
   dataPath: string;
-  /** How scripts/image-inspect.sh reaches the first node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS). */
-  dockerAccess: Record<string, pulumi.Input<string>>;
+  /**
+   * How scripts reach each node (DROPSTACK_HOST, DROPSTACK_SSH_OPTS), in the order of
+   * nodeProviders: image-inspect.sh the first, prune-builds.sh each.
+   */
+  nodeAccess: Record<string, pulumi.Input<string>>[];
   /** What must be done before any service is made: the folders they bind-mount. */
   after?: pulumi.Resource[];
 }
@@ -71,7 +75,7 @@ function stackImages(
       key,
       providers.map((provider, i) =>
         serviceImage(
-          i === 0 ? key : `${key}-node-${i + 1}`,
+          nodeImageName(key, i),
           service,
           args.stackfileDir,
           resolve,
@@ -87,6 +91,11 @@ function stackImages(
     );
   }
   return images;
+}
+
+/** The resource name of node `index`'s copy (from 0) of the image resource `key`. */
+function nodeImageName(key: string, index: number): string {
+  return index === 0 ? key : `${key}-node-${index + 1}`;
 }
 
 /** Each service's Swarm service name, mode and published ports (SwarmStack.services). */
@@ -152,11 +161,11 @@ export class SwarmStack extends pulumi.ComponentResource {
 
     const images = stackImages(name, args, secrets.resolve, this);
     const firstImage = (service: ServiceSpec) => images.get(imageResourceName(name, service))![0];
-    const imagePorts = linkedImagePorts(name, spec.services, firstImage, args.dockerAccess, this);
+    const imagePorts = linkedImagePorts(name, spec.services, firstImage, args.nodeAccess[0], this);
 
     // What images declare as volumes, on the data volume as on one node (see image-volumes.ts):
     // their folders are made on the data node, where the services that have them are pinned.
-    const declaredVolumes = imageVolumes(name, spec.services, firstImage, args.dockerAccess, this);
+    const declaredVolumes = imageVolumes(name, spec.services, firstImage, args.nodeAccess[0], this);
     const declaredFolders = this.declaredFolders(name, args, declaredVolumes);
 
     // Linked services first, so each starts after the services it needs.
@@ -172,6 +181,20 @@ export class SwarmStack extends pulumi.ComponentResource {
       });
     }
 
+    // Each node's earlier builds, once the service runs the new one.
+    for (const service of spec.services.filter((s) => s.build)) {
+      const key = imageResourceName(name, service);
+      args.nodeAccess.forEach((access, i) =>
+        pruneBuilds(
+          nodeImageName(key, i),
+          service,
+          args.stackfileDir,
+          access,
+          [this.swarmServices[service.name]],
+          this,
+        ),
+      );
+    }
     this.services = pulumi.output(serviceSummaries(spec, args.prefix));
     this.registerOutputs({ services: this.services });
   }
@@ -189,7 +212,7 @@ export class SwarmStack extends pulumi.ComponentResource {
           targets.map((target) => anonymousSource(args.dataPath, svc, target)),
         ),
       ),
-      args.dockerAccess,
+      args.nodeAccess[0],
       args.nodeIds[0],
       { parent: this },
     );

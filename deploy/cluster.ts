@@ -121,7 +121,6 @@ function deploySwarmStack(
   { nodeProviders, manager }: ReturnType<typeof swarmProviders>,
 ): { deployed: SwarmStack; folders: ReturnType<typeof prepareBindSources>; proxyPath: string } {
   const { config, stack, prefix } = args;
-  const [first] = nodes;
   const dataPath = `${DATA_MOUNT}/${stack}`;
   const proxyPath = `${dataPath}/.proxy`;
   // Swarm makes no bind source: the folders services and the proxy mount come first.
@@ -138,7 +137,7 @@ function deploySwarmStack(
     secretVars: secretStackVars(config),
     prefix,
     dataPath,
-    dockerAccess: first.sshEnvironment,
+    nodeAccess: nodes.map((node) => node.sshEnvironment),
     after: folders,
   });
   return { deployed, folders, proxyPath };

@@ -577,6 +577,27 @@ describe("built images on a cluster", () => {
     expect(notebook.dependsOn).toEqual(
       expect.arrayContaining(["stack-image-datascience", "stack-image-datascience-node-2"]),
     );
+    // Removed by pruneBuilds, never by the provider, which would reach a replaced droplet's
+    // successor (see serviceImage).
+    for (const build of builds) expect(build.inputs.keepLocally).toBe(true);
+    const prunes = run.all(COMMAND).filter((c) => c.name.endsWith("-prune"));
+    expect(prunes.map((c) => c.name).sort()).toEqual([
+      "stack-image-datascience-node-2-prune",
+      "stack-image-datascience-prune",
+    ]);
+    for (const prune of prunes) {
+      expect(prune.inputs.create.split(" ").slice(2).join(":")).toBe(builds[0].inputs.name);
+      expect(prune.dependsOn).toContain("stack-datascience");
+    }
+    // Each over its own node's SSH.
+    const sshOf = (command: string) => run.find(COMMAND, command).inputs.environment;
+    expect(sshOf("stack-image-datascience-node-2-prune")).toEqual({
+      DROPSTACK_HOST: sshOf("node-2-ready").DROPSTACK_HOST,
+      DROPSTACK_SSH_OPTS: sshOf("node-2-ready").DROPSTACK_SSH_OPTS,
+    });
+    expect(sshOf("node-2-ready").DROPSTACK_SSH_OPTS).not.toBe(
+      sshOf("node-ready").DROPSTACK_SSH_OPTS,
+    );
   });
 });
 

@@ -8,6 +8,7 @@ const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 const DROPLET = "digitalocean:index/droplet:Droplet";
+const COMMAND = "command:local:Command";
 
 /** An env list as a map. */
 function envOf(run: ProgramRun, container: string): Record<string, string> {
@@ -92,10 +93,23 @@ describe("the default datascience stack", () => {
       keepLocally: true,
     });
     expect(run.find(CONTAINER, "stack-datascience-1").inputs.image).toBe(notebook.state!.imageId);
-    // A replaced build is removed from the node, or each edit would leave gigabytes behind.
-    expect(notebook.inputs.keepLocally).toBe(false);
-    // Even where a stopped container (a Swarm task kept in its history) still names it.
-    expect(notebook.inputs.forceRemove).toBe(true);
+    // The provider removes no build on a node: it removes by name, through a provider that
+    // reaches a replaced droplet's successor, where that name is the new build's.
+    expect(notebook.inputs.keepLocally).toBe(true);
+    expect(notebook.inputs.forceRemove).toBeUndefined();
+  });
+
+  test("removes the notebook's earlier builds from the node once its container runs the new one", () => {
+    const notebook = run.find(IMAGE, "stack-image-datascience");
+    const [repository, tag] = notebook.inputs.name.split(":");
+    const prune = run.find(COMMAND, "stack-image-datascience-prune");
+    expect(prune.inputs.create).toMatch(/^sh \S*scripts\/prune-builds\.sh /);
+    expect(prune.inputs.create.split(" ").slice(2)).toEqual([repository, tag]);
+    expect(prune.inputs.environment.DROPSTACK_HOST).toBe(FAKE_IP);
+    expect(prune.dependsOn).toContain("stack-datascience-1");
+    // A pulled image is another's too: only builds are pruned.
+    const prunes = run.all(COMMAND).filter((c) => c.name.endsWith("-prune"));
+    expect(prunes.map((c) => c.name)).toEqual(["stack-image-datascience-prune"]);
   });
 
   test("keeps notebooks and Mongo data on the node's data volume", () => {
@@ -495,6 +509,7 @@ describe("the local target", () => {
     });
     // A pulled image stays: another project may run it.
     expect(run.find(IMAGE, "stack-image-mongo-8-0").inputs.keepLocally).toBe(true);
+    expect(run.all(COMMAND).filter((c) => c.name.endsWith("-prune"))).toEqual([]);
     for (const r of run.resources.filter((r) => r.type.startsWith("docker:index/")))
       expect(r.replacementTrigger).toBeUndefined();
   });

@@ -70,6 +70,11 @@ export async function hostChecks(
   );
 
   await check(
+    "scripts/prune-builds.sh removes a service's earlier builds from Docker, not the current one nor one a container uses",
+    () => pruneBuildsCheck(engine, project, prefix),
+  );
+
+  await check(
     "the HTTPS proxy (tls internal) fronts a service on the stack network in Docker",
     () => proxyCheck(engine, prefix),
   );
@@ -77,6 +82,59 @@ export async function hostChecks(
   await check("scripts/swarm.sh forms a swarm and labels its node on the real engine", () =>
     swarmScriptCheck(engine, project, prefix),
   );
+}
+
+/** prune-builds.sh's docker commands and templates against the real engine, here. */
+function pruneBuildsCheck(engine: DockerEngine, project: string, prefix: string): void {
+  const repository = `${prefix}-prune/app`;
+  const [current, earlier, used] = ["c0ffee000001", "c0ffee000002", "c0ffee000003"];
+  const container = `${prefix}-prune-user`;
+  // Three builds, as three edits of a context make, and a stopped container on one of them.
+  for (const tag of [current, earlier, used])
+    engine.docker(
+      ["build", "-q", "-t", `${repository}:${tag}`, "-"],
+      `FROM ${BASE_IMAGE}\nLABEL build=${tag}\n`,
+    );
+  engine.docker(["tag", BASE_IMAGE, `${repository}:latest`]);
+  engine.docker(["create", "--name", container, `${repository}:${used}`, "true"]);
+  try {
+    const prune = spawnSync(
+      "sh",
+      [path.join(project, "scripts", "prune-builds.sh"), repository, current],
+      {
+        env: { ...process.env, DOCKER_HOST: engine.host },
+        encoding: "utf8",
+      },
+    );
+    if (prune.status !== 0) throw new Error(`prune-builds.sh: ${prune.stdout}${prune.stderr}`);
+    const lines = prune.stdout.trim().split("\n").sort();
+    expectEqual(lines.length, 2, `what prune-builds.sh said: ${prune.stdout}`);
+    // Docker's refusal, which names the container.
+    if (
+      !lines[0].startsWith(`kept the earlier build ${repository}:${used}: `) ||
+      !/container/.test(lines[0])
+    )
+      throw new Error(`the used build: expected it kept, with Docker's reason; got ${lines[0]}`);
+    expectEqual(
+      lines[1],
+      `removed the earlier build ${repository}:${earlier}`,
+      "the earlier build",
+    );
+    const left = engine
+      .docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository])
+      .trim()
+      .split("\n")
+      .sort();
+    expectEqual(
+      left,
+      [current, used, "latest"].map((t) => `${repository}:${t}`).sort(),
+      "the tags left",
+    );
+  } finally {
+    tryDocker(engine, ["rm", "-f", container]);
+    for (const tag of [current, earlier, used, "latest"])
+      tryDocker(engine, ["rmi", `${repository}:${tag}`]);
+  }
 }
 
 /**
