@@ -9,7 +9,7 @@ import type { BackupRetention, BackupSchedule } from "../config";
 import { spacesEndpoint } from "../config";
 import { lastBackupTime } from "./backup-status";
 import { onNode } from "./on-node";
-import { contextHash } from "./stack";
+import { contextHash, pruneBuilds } from "./stack";
 
 export interface BackupsArgs {
   /** Base of the bucket's, keys' and container's names: the stack's resource prefix. */
@@ -42,6 +42,8 @@ export interface BackupsArgs {
   provider: docker.Provider;
   /** The droplet's ID: the container is replaced with it (see onNode). */
   nodeId: pulumi.Input<string>;
+  /** How scripts reach the node (Node.sshEnvironment): to remove the image's old versions. */
+  nodeAccess: Record<string, pulumi.Input<string>>;
   /** What the container starts after: the stack's containers, whose dumps it takes. */
   after: pulumi.Resource[];
 }
@@ -170,16 +172,17 @@ function backupContainer(
   credentials: Record<string, pulumi.Input<string>>,
 ): docker.Container {
   const node = { parent, provider: args.provider, ...onNode(args.nodeId) };
+  const tag = `dropstack/backup:${contextHash(IMAGE_CONTEXT).slice(0, 12)}`;
   const image = new docker.RemoteImage(
     `${name}-image`,
     {
-      name: `dropstack/backup:${contextHash(IMAGE_CONTEXT).slice(0, 12)}`,
+      name: tag,
       // Never removed by Pulumi. When the droplet is replaced, the old image is deleted after the
       // new one is built, through the provider, by then the new droplet's, and by name: the new
       // image's, which its container runs, so Docker refuses and the up fails (found by the
       // emulated DigitalOcean). deletedWith does not help: the engine skips such deletes only
-      // for resources deleted, not replaced (pulumi/pulumi#19924). An old version (a change to
-      // images/backup) stays on the node, about 100 MB.
+      // for resources deleted, not replaced (pulumi/pulumi#19924). pruneBuilds removes an old
+      // version (a change to images/backup) once the container runs the new one.
       keepLocally: true,
       // The classic builder, as for the services (see serviceImage in stack.ts).
       build: {
@@ -198,7 +201,7 @@ function backupContainer(
     DROPSTACK_STAGING: staging,
     DROPSTACK_BACKUP_PLAN: planText(args.plan),
   };
-  return new docker.Container(
+  const container = new docker.Container(
     `${name}-container`,
     {
       name: `${args.prefix}-backup`,
@@ -221,4 +224,6 @@ function backupContainer(
     },
     { ...node, dependsOn: args.after, deleteBeforeReplace: true },
   );
+  pruneBuilds(`${name}-image`, tag, args.nodeAccess, [container], parent);
+  return container;
 }

@@ -110,8 +110,7 @@ export class Stack extends pulumi.ComponentResource {
         const containers = this.serviceComponents[service.name].containers;
         pruneBuilds(
           imageResourceName(name, service),
-          service,
-          args.stackfileDir,
+          imageReference(service, args.stackfileDir),
           args.dockerAccess,
           containers,
           this,
@@ -265,20 +264,19 @@ export function serviceImage(
 }
 
 /**
- * On a node, the step that removes a built service's earlier builds once `after` (the service's
- * containers or Swarm service) run the new one: scripts/prune-builds.sh, over `access` (the
- * node's SSH environment), named for the image resource `image`. It runs again with each new
- * build only. Without it each edit of a build context would leave gigabytes on the node.
+ * On a node, the step that removes a build's earlier versions (the tags of `tag`'s repository
+ * that are content hashes, but `tag`) once `after` (what runs the build: a service's containers
+ * or Swarm service) run it: scripts/prune-builds.sh over `access` (the node's SSH environment),
+ * named for the image resource `image`. It runs again with each new build only. Without it each
+ * edit of a build context would leave its old build on the node: gigabytes for the notebook.
  */
 export function pruneBuilds(
   image: string,
-  service: ServiceSpec,
-  stackfileDir: string,
+  tag: string,
   access: Record<string, pulumi.Input<string>>,
   after: pulumi.Resource[],
   parent: pulumi.Resource,
 ): command.local.Command {
-  const { tag } = builtImage(service, stackfileDir);
   const separator = tag.lastIndexOf(":");
   return new command.local.Command(
     `${image}-prune`,

@@ -6,6 +6,7 @@ import { anonymousSource } from "./data-paths";
 import { onNode } from "./on-node";
 import { stackSecrets } from "./secrets";
 import {
+  imageReference,
   imageResourceName,
   imageVolumes,
   linkedImagePorts,
@@ -187,8 +188,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       args.nodeAccess.forEach((access, i) =>
         pruneBuilds(
           nodeImageName(key, i),
-          service,
-          args.stackfileDir,
+          imageReference(service, args.stackfileDir),
           access,
           [this.swarmServices[service.name]],
           this,

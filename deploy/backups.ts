@@ -47,6 +47,7 @@ export function deployBackups(
     token: digitalOceanToken(),
     provider,
     nodeId: node.droplet.id,
+    nodeAccess: node.sshEnvironment,
     after: Object.values(deployed.serviceComponents).flatMap((s) => s.containers),
   });
   pulumi.all([backups.lastBackup, backups.containerName]).apply(([last, container]) => {

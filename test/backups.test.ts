@@ -66,6 +66,11 @@ describe("data backups on (dataBackups daily)", () => {
     // be the new droplet's, in use, and the up would fail (the emulated backup checks).
     const image = run.find("docker:index/remoteImage:RemoteImage", "backups-image");
     expect([image.replacementTrigger, image.inputs.keepLocally]).toEqual(["1001", true]);
+    // Its old versions are removed on the node once the container runs the new one.
+    const prune = run.find("command:local:Command", "backups-image-prune");
+    expect(prune.inputs.create.split(" ").slice(2).join(":")).toBe(image.inputs.name);
+    expect(prune.inputs.environment.DROPSTACK_HOST).toBeDefined();
+    expect(prune.dependsOn).toContain("backups-container");
     expect(envOf(run)).toMatchObject({
       RESTIC_REPOSITORY: "s3:https://nyc3.digitaloceanspaces.com/dropstack-test-backups-k3x9q2ab",
       RESTIC_PASSWORD: "GeneratedSecret-backups-password-" + "x".repeat(40),
