@@ -224,6 +224,6 @@ function backupContainer(
     },
     { ...node, dependsOn: args.after, deleteBeforeReplace: true },
   );
-  pruneBuilds(`${name}-image`, tag, args.nodeAccess, [container], parent);
+  pruneBuilds(`${name}-image`, tag, args.nodeAccess, [container], { parent });
   return container;
 }

@@ -113,7 +113,8 @@ export class Stack extends pulumi.ComponentResource {
           imageReference(service, args.stackfileDir),
           args.dockerAccess,
           containers,
-          this,
+          // The first node's, should the stack have been a cluster (as the image).
+          { parent: this, aliases: this.otherShape },
         );
       }
     }
@@ -275,7 +276,7 @@ export function pruneBuilds(
   tag: string,
   access: Record<string, pulumi.Input<string>>,
   after: pulumi.Resource[],
-  parent: pulumi.Resource,
+  opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
   const separator = tag.lastIndexOf(":");
   return new command.local.Command(
@@ -284,7 +285,7 @@ export function pruneBuilds(
       create: `sh ${PRUNE_BUILDS_SCRIPT} ${tag.slice(0, separator)} ${tag.slice(separator + 1)}`,
       environment: access,
     },
-    { parent, dependsOn: after },
+    { ...opts, dependsOn: after },
   );
 }
 

@@ -191,7 +191,8 @@ export class SwarmStack extends pulumi.ComponentResource {
           imageReference(service, args.stackfileDir),
           access,
           [this.swarmServices[service.name]],
-          this,
+          // The first node's: the single node's, should the stack have been one (as the image).
+          { parent: this, ...(i === 0 ? { aliases: sameAcrossShapes(name, STACK_TYPE) } : {}) },
         ),
       );
     }

@@ -2,7 +2,7 @@
 // (test/emulator/), from `up` to a working URL, split by phase so the critical path shows: the
 // program's start, the API calls before the droplet exists, its boot, cloud-init, the readiness
 // check, the image build on the node, the containers, the app answering. Then a replaced droplet,
-// the slowest user-felt change. Times come from the engine's event log (--event-log), the
+// the slowest user-felt change. Then the shipped cluster stack's first up (three nodes). Times come from the engine's event log (--event-log), the
 // emulator's request log, the droplet container's start and cloud-init's own status.json. Needs
 // what `npm run test:emulated` needs; says what is missing otherwise. Run by `npm run bench`.
 import * as fs from "fs";
@@ -14,7 +14,8 @@ import { dropletImageMissing, ensureDropletImage } from "../test/emulator/drople
 import { Machines } from "../test/emulator/machines";
 import { EmulatorState } from "../test/emulator/state";
 import { dockerMissing, startDockerEngine } from "../test/engine/docker-engine";
-import { readEventLogFile, Step } from "../test/engine/event-log";
+import { maxConcurrent, readEventLogFile, Step } from "../test/engine/event-log";
+import { hasIpvs } from "../test/engine/emulated-cluster-checks";
 import { ensureStandins, mongoImage, notebookBase, standinsMissing } from "../test/engine/standins";
 import {
   cachedEngine,
@@ -27,6 +28,7 @@ import {
 import { CADDY_IMAGE } from "../proxy/caddy";
 
 const STACK = ["--stack", "dev"];
+const CLUSTER = ["--stack", "cluster"];
 
 interface Phase {
   what: string;
@@ -95,13 +97,74 @@ async function main(): Promise<void> {
     await up("first up");
     const droplet = [...state.droplets.values()][0];
     await up("replaced", ["--replace", dropletUrn(droplet.name, project, pulumi, env)]);
+    await run(["destroy", "--yes"]);
+    await clusterUp(pulumi, project, env, work);
   } finally {
     await pulumi.runAsync(["destroy", "--yes", ...STACK], project, env);
+    await pulumi.runAsync(["destroy", "--yes", ...CLUSTER], project, env);
     await machines.stop();
     await emu.stop();
     await docker.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The shipped cluster stack's first `up` (three nodes), by phase from the event log: each node's
+ * droplet and readiness, which run at once, the swarm's init and joins (managers one at a time,
+ * by design), the builds on every node, the Swarm services. Its url's check cannot pass here
+ * without IPVS (see hasIpvs), so the time is to the services, not to a working URL.
+ */
+async function clusterUp(
+  pulumi: Pulumi,
+  project: string,
+  env: NodeJS.ProcessEnv,
+  work: string,
+): Promise<void> {
+  const run = (args: string[]) => pulumi.runAsync([...args, ...CLUSTER], project, env);
+  for (const args of [
+    ["stack", "select", "--create"],
+    ["config", "set", "dropstack:tls", "internal"],
+  ]) {
+    const r = await run(args);
+    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")}:\n${tail(r.output)}`);
+  }
+  const ipvs = hasIpvs();
+  if (!ipvs) await run(["config", "set", "dropstack:readinessTimeoutMinutes", "3"]);
+  console.log("\npulumi up of the shipped cluster stack (3 nodes, tls internal):");
+  const file = path.join(work, "cluster.jsonl");
+  const start = Date.now();
+  const r = await run(["up", "--yes", "--skip-preview", "--event-log", file]);
+  const seconds = (Date.now() - start) / 1000;
+  const { t0, steps } = readEventLogFile(file);
+  const failed = steps.filter((s) => s.failed).map((s) => s.name);
+  if (r.status !== 0 && (ipvs || failed.join() !== "app-ready"))
+    throw new Error(`pulumi up (cluster):\n${tail(r.output)}`);
+  const at = (s: number) => t0 + s - start / 1000;
+  const done = (of: Step[]) => of.filter((s) => !s.failed && /create|replace|update/.test(s.op));
+  const byType = (type: RegExp) => done(steps.filter((s) => type.test(s.type)));
+  const byName = (name: RegExp) => done(steps.filter((s) => name.test(s.name)));
+  const line = (what: string, of: Step[]) => {
+    if (of.length === 0) return;
+    const from = Math.min(...of.map((s) => at(s.start)));
+    const to = Math.max(...of.map((s) => at(s.end)));
+    const together = of.length > 1 ? `, ${maxConcurrent(of)} of ${of.length} at once` : "";
+    console.log(
+      `    ${what.padEnd(52)} ${from.toFixed(0).padStart(4)} s → ${to.toFixed(0).padStart(4)} s (${(to - from).toFixed(0)} s${together})`,
+    );
+  };
+  const services = byType(/docker:index\/service:Service/);
+  const last = Math.max(...services.map((s) => at(s.end)));
+  console.log(
+    `  first up: ${last.toFixed(0)} s to the last Swarm service` +
+      (ipvs ? `, ${seconds.toFixed(0)} s to a working URL` : " (no IPVS here: no url to time)"),
+  );
+  line("droplets at the API", byType(/digitalocean:index\/droplet:Droplet/));
+  line("readiness (SSH, cloud-init, volume, Docker)", byName(/^node(-\d+)?-ready$/));
+  line("swarm init on the first node", byName(/^swarm-init$/));
+  line("joins (managers one at a time, then workers)", byName(/^swarm-join-\d+$/));
+  line("images (the notebook's built on every node)", byType(/RemoteImage$/));
+  line("Swarm services", services);
 }
 
 function dropletUrn(name: string, project: string, pulumi: Pulumi, env: NodeJS.ProcessEnv) {

@@ -146,10 +146,11 @@ async function clusterChecks(
   );
 
   await editChecks(t, check, up, ipvs);
-  await shrinkAndGrowChecks(t, check, up, ipvs);
-  // Last: a shrink after a replaced first node loses the notebook image's tag on the node (see
-  // the README, Troubleshooting), which a grow then needs.
+  await placementCheck(t, check, up);
+  // The replacement first: its old build's delete once removed the new droplet's tag, which
+  // the shrink and the grow then need (each checks it is there).
   await replaceChecks(t, check, up);
+  await shrinkAndGrowChecks(t, check, up, ipvs);
 
   await check("destroy of the cluster leaves only the retained data volume", async () => {
     await t.ok(["destroy", "--yes"]);
@@ -285,6 +286,67 @@ async function editChecks(t: Emulated, check: Check, up: Up, ipvs: boolean): Pro
     if (!env.includes("DROPSTACK_CHECK=edited"))
       throw new Error(`the notebook service's environment lacks the edit: ${env}`);
   });
+}
+
+/**
+ * Services added to the edited Stackfile, each running `sleep` in the Mongo image (on every
+ * droplet: no registry here): `target_num_containers: 3` runs three tasks, `every_node` one on
+ * each node, `tags: [gpu]` on the node nodeTags gives that tag. Then taken away again.
+ */
+async function placementCheck(t: Emulated, check: Check, up: Up): Promise<void> {
+  await check(
+    "target_num_containers, every_node and tags (nodeTags) place the tasks as the Stackfile asks",
+    async () => {
+      const stacks = path.join(t.project, "stacks");
+      const image = /^\s+image:\s+(mongo:\S+)/m.exec(
+        fs.readFileSync(path.join(stacks, "edited.yml"), "utf8"),
+      )![1];
+      const sleeper = `  image: ${image}\n  entrypoint: sleep\n  command: infinity\n`;
+      fs.writeFileSync(
+        path.join(stacks, "placed.yml"),
+        fs.readFileSync(path.join(stacks, "edited.yml"), "utf8") +
+          `\nworker:\n${sleeper}  target_num_containers: 3\n` +
+          `agent:\n${sleeper}  deployment_strategy: every_node\n` +
+          `gpu:\n${sleeper}  tags:\n    - gpu\n`,
+      );
+      await t.ok(["config", "set", "dropstack:nodeTags", '{"3": ["gpu"]}']);
+      await t.ok(["config", "set", "dropstack:stackfile", "stacks/placed.yml"]);
+      await up();
+      const names = nodes(t).map((d) => d.name);
+      /** The nodes running service `svc`'s tasks, sorted. */
+      const running = (svc: string) =>
+        t.machines
+          .exec(
+            nodes(t)[0],
+            `docker service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' dropstack-cluster-${svc}`,
+          )
+          .trim()
+          .split("\n")
+          .filter((l) => / Running /.test(` ${l} `))
+          .map((l) => l.split(" ")[0])
+          .sort();
+      const placed = () => ({
+        worker: running("worker").length,
+        agent: running("agent"),
+        gpu: running("gpu"),
+      });
+      const expected = { worker: 3, agent: [...names].sort(), gpu: [names[2]] };
+      await waitUntil(
+        `the tasks on ${JSON.stringify(expected)}`,
+        () => JSON.stringify(placed()) === JSON.stringify(expected),
+        () => JSON.stringify(placed()),
+        120,
+        2,
+      );
+      await t.ok(["config", "set", "dropstack:stackfile", "stacks/edited.yml"]);
+      await t.ok(["config", "rm", "dropstack:nodeTags"]);
+      await up();
+      const left = t.machines.exec(nodes(t)[0], "docker service ls --format '{{.Name}}'");
+      for (const svc of ["worker", "agent", "gpu"])
+        if (left.includes(`dropstack-cluster-${svc}`))
+          throw new Error(`the removed service ${svc} still runs: ${left}`);
+    },
+  );
 }
 
 /**
