@@ -7,8 +7,8 @@
 import "./runtime/promise-stacks";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { clusterNodeTags, loadConfig } from "./config";
-import { resourcePrefix, tagFor } from "./config/naming";
+import { loadConfig, serviceTags } from "./config";
+import { resourcePrefix } from "./config/naming";
 import { stackWarnings } from "./config/warnings";
 import {
   askDigitalOcean,
@@ -38,9 +38,9 @@ export = async () => {
     stackfile,
     config.stackfile,
     config.stackVars,
-    // Every node carries these; on a cluster, also the tags dropstack:nodeTags gives each.
-    [tagFor(stack), "dropstack", ...clusterNodeTags(config)],
+    serviceTags(config, stack),
     cluster,
+    serviceTags(config, stack, true),
   );
   stackWarnings(config, written).forEach((w) => pulumi.log.warn(w));
   const plan = proxyPlan(config, written);

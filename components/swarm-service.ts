@@ -3,8 +3,10 @@
 // task spec piece by piece. Pure functions: SwarmStack (swarm-stack.ts) creates the resources.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { runError } from "../runtime";
 import {
   DATA_NODE_LABEL,
+  dataNodeTagProblem,
   linkEnvironment,
   swarmDuration,
   type ExposedPort,
@@ -157,16 +159,40 @@ function serviceConstraints(
   service: ServiceSpec,
   plan: SwarmService,
   declared: pulumi.Output<string[]>,
+  dataNodeTags: string[],
 ): pulumi.Output<string[]> {
   return declared.apply((targets) => {
-    const pin = `node.labels.${DATA_NODE_LABEL} == true`;
-    if (targets.length === 0 || plan.constraints.includes(pin)) return plan.constraints;
-    pulumi.log.warn(
-      `service "${service.name}" keeps the volumes its image declares (${targets.join(", ")}) ` +
-        "on the first node's data volume, so Swarm runs it on that node only: it does not move if that node fails",
-    );
-    return [pin, ...plan.constraints];
+    const constraints = placedWithImageVolumes(service, plan, targets, dataNodeTags);
+    if (constraints !== plan.constraints)
+      pulumi.log.warn(
+        `service "${service.name}" keeps the volumes its image declares (${targets.join(", ")}) ` +
+          "on the first node's data volume, so Swarm runs it on that node only: it does not move if that node fails",
+      );
+    return constraints;
   });
+}
+
+/**
+ * `plan`'s constraints once the volumes `service`'s image declares (`targets`) are known: pinned
+ * to the data node, where dropstack keeps them, unless already. Throws (a RunError) when the data
+ * node lacks a tag the service asks (found by the emulated cluster: such a service's tasks waited,
+ * pending, with no error). `dataNodeTags`: the first node's tags.
+ */
+export function placedWithImageVolumes(
+  service: ServiceSpec,
+  plan: SwarmService,
+  targets: string[],
+  dataNodeTags: string[],
+): string[] {
+  const pin = `node.labels.${DATA_NODE_LABEL} == true`;
+  if (targets.length === 0 || plan.constraints.includes(pin)) return plan.constraints;
+  const unplaceable = dataNodeTagProblem(
+    service,
+    dataNodeTags,
+    `its image declares volumes (${targets.join(", ")}), which dropstack keeps on the first node's data volume`,
+  );
+  if (unplaceable !== undefined) throw runError(unplaceable);
+  return [pin, ...plan.constraints];
 }
 
 /** A service's labels, their secrets resolved; none when it has none. */
@@ -241,7 +267,9 @@ export function serviceTaskSpec(
   return {
     containerSpec: serviceContainerSpec(service, context),
     networksAdvanceds: [{ id: context.network.id, aliases: plan.aliases }],
-    placement: { constraints: serviceConstraints(service, plan, context.declared) },
+    placement: {
+      constraints: serviceConstraints(service, plan, context.declared, context.args.dataNodeTags),
+    },
     restartPolicy: { condition: plan.restartCondition, ...RESTART_TIMING },
     resources:
       service.memLimit === undefined ? undefined : { limits: { memoryBytes: service.memLimit } },

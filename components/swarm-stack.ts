@@ -42,6 +42,8 @@ export interface SwarmStackArgs {
    * swarm is formed.
    */
   nodeIds: pulumi.Input<string>[];
+  /** The first node's tags (Swarm labels): where services with data run. */
+  dataNodeTags: string[];
   /** Values of the secret variables the Stackfile uses (from stackVars set with --secret). */
   secretVars?: Record<string, pulumi.Input<string>>;
   /** Prefix of service, network and config names. */

@@ -10,6 +10,7 @@ import type { Reader } from "./readers";
 import { crossKeyRules, unknownKeys } from "./rules";
 import type { Findings } from "./rules";
 import { SPACES_ENDPOINT } from "./backups";
+import { tagFor } from "./naming";
 import { isConfigSecret, sdk } from "./sdk";
 import { DEFAULTS } from "./settings";
 import type { DropstackConfig, RawConfig } from "./settings";
@@ -83,6 +84,20 @@ export function clusterNodeTags(config: Pick<DropstackConfig, "nodes" | "nodeTag
     .filter(([node]) => Number(node) <= config.nodes)
     .flatMap(([, list]) => list);
   return [...new Set(tags)];
+}
+
+/**
+ * The tags a Stackfile's services may ask of the nodes: those every node carries (the stack's and
+ * `dropstack`, which are its droplets' tags) and, on a cluster, those dropstack:nodeTags gives
+ * the nodes that exist; with `firstNode`, the first node's alone, where services with data run.
+ */
+export function serviceTags(
+  config: Pick<DropstackConfig, "nodes" | "nodeTags">,
+  stack: string,
+  firstNode = false,
+): string[] {
+  const given = firstNode ? (config.nodeTags["1"] ?? []) : clusterNodeTags(config);
+  return [tagFor(stack), "dropstack", ...given];
 }
 
 /** Reads this stack's config from the Pulumi engine. */

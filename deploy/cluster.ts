@@ -17,7 +17,7 @@ import {
   swarmFirewall,
   SwarmStack,
 } from "../components";
-import type { DropstackConfig } from "../config";
+import { serviceTags, type DropstackConfig } from "../config";
 import {
   addressRecords,
   definedOutputs,
@@ -138,6 +138,7 @@ function deploySwarmStack(
     prefix,
     dataPath,
     nodeAccess: nodes.map((node) => node.sshEnvironment),
+    dataNodeTags: serviceTags(config, stack, true),
     after: folders,
   });
   return { deployed, folders, proxyPath };

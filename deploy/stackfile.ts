@@ -11,7 +11,9 @@ import {
   parseStackfile,
   StackfileError,
   StackSpec,
+  dataNodeTagProblem,
   swarmProblems,
+  swarmService,
 } from "../stackfile";
 
 /** The proxy's plan, or a run error naming what in the Stackfile keeps it from fronting it. */
@@ -31,6 +33,7 @@ export function loadStackfile(
   vars: Record<string, pulumi.Input<string>>,
   tags: string[],
   cluster: boolean,
+  dataNodeTags: string[] = tags,
 ): StackSpec {
   if (!fs.existsSync(file)) {
     throw runError(
@@ -49,11 +52,20 @@ export function loadStackfile(
       cluster,
     });
     warnings.forEach((w) => pulumi.log.warn(formatDiagnostic(w)));
-    const onSwarm = cluster ? spec.services.flatMap(swarmProblems) : [];
+    const onSwarm = cluster
+      ? [
+          ...spec.services
+            .flatMap(swarmProblems)
+            .map((p) => `service "${p.service}": ${p.message}`),
+          ...spec.services
+            .filter((svc) => swarmService(svc, spec.services).onDataNode)
+            .flatMap((svc) => dataNodeTagProblem(svc, dataNodeTags) ?? []),
+        ]
+      : [];
     if (onSwarm.length > 0) {
       throw runError(
         `${shown} cannot run on a cluster (dropstack:nodes above 1):\n  - ` +
-          onSwarm.map((p) => `service "${p.service}": ${p.message}`).join("\n  - "),
+          onSwarm.join("\n  - "),
       );
     }
     return spec;

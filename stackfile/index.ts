@@ -14,7 +14,13 @@ export { SERVICE_KEYS } from "./shape";
 export type { ParseOptions, ParseResult } from "./parse";
 export type * from "./types";
 export { checkBuilds } from "./builds";
-export { DATA_NODE_LABEL, swarmProblems, swarmService, tagLabel } from "./swarm";
+export {
+  DATA_NODE_LABEL,
+  dataNodeTagProblem,
+  swarmProblems,
+  swarmService,
+  tagLabel,
+} from "./swarm";
 export type { SwarmProblem, SwarmService } from "./swarm";
 export {
   BACKUP_LABEL,

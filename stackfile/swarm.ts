@@ -107,3 +107,23 @@ export function swarmProblems(service: ServiceSpec): SwarmProblem[] {
         "such option. Remove it, or deploy this Stackfile on one node (dropstack:nodes 1)",
     }));
 }
+
+/**
+ * The services that keep data on the data volume (so Swarm runs them on the first node, the
+ * data node) and ask for a tag that node lacks: Swarm could never place them, and their tasks
+ * would wait, pending, for ever. `dataNodeTags`: the first node's tags. `why`: why the service
+ * is on the data node, when not its own volumes (the volumes its image declares).
+ */
+export function dataNodeTagProblem(
+  service: ServiceSpec,
+  dataNodeTags: readonly string[],
+  why = "its data is on the first node's data volume",
+): string | undefined {
+  const missing = service.tags.filter((t) => !dataNodeTags.includes(t));
+  if (missing.length === 0) return undefined;
+  return (
+    `service "${service.name}": ${why}, so Swarm runs it on that node only, which is not tagged ` +
+    `${missing.join(", ")}: Swarm could never place it. Give node 1 the tag with ` +
+    `dropstack:nodeTags, or remove the tag`
+  );
+}

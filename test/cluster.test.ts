@@ -5,6 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { managerCount, nodeLabels } from "../components";
+import { placedWithImageVolumes } from "../components/swarm-service";
+import { parseStackfile, swarmService } from "../stackfile";
 import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
 
 const SERVICE = "docker:index/service:Service";
@@ -622,6 +624,52 @@ describe("what a cluster cannot run", () => {
         '  - service "app": privileged cannot run on a Swarm cluster: a Swarm service, as ' +
         "dropstack creates it, has no such option. Remove it, or deploy this Stackfile on one node (dropstack:nodes 1)",
     );
+  });
+
+  test("a service with data and a tag the first node lacks is an error before anything is made", async () => {
+    const failure = cluster({
+      "dropstack:stackfile": stackfile(
+        "db:\n  image: postgres:17\n  volumes: ['/var/lib/postgresql/data']\n  tags: [gpu]\n",
+      ),
+    });
+    await expect(failure.catch((e) => e.resources)).resolves.toEqual([]);
+    await expect(failure).rejects.toThrow(
+      'service "db": its data is on the first node\'s data volume, so Swarm runs it on that node ' +
+        "only, which is not tagged gpu: Swarm could never place it. Give node 1 the tag with " +
+        "dropstack:nodeTags, or remove the tag",
+    );
+    // On the first node, the tag places it there.
+    await expect(
+      cluster({
+        "dropstack:stackfile": stackfile(
+          "db:\n  image: postgres:17\n  volumes: ['/var/lib/postgresql/data']\n  tags: [gpu]\n",
+        ),
+        "dropstack:nodeTags": JSON.stringify({ "1": ["gpu"] }),
+      }),
+    ).resolves.toBeDefined();
+  });
+
+  test("so is one whose image declares volumes, once the image is read on the node", async () => {
+    // Found by the emulated cluster: its tasks waited, pending, with no error.
+    const spec = parseStackfile("db:\n  image: mongo:8.0\n  tags: [gpu]\n", "stack.yml", {
+      cluster: true,
+      nodeTags: ["gpu"],
+    }).spec;
+    const [db] = spec.services;
+    const plan = swarmService(db, spec.services);
+    expect(() => placedWithImageVolumes(db, plan, ["/data/db"], ["dropstack"])).toThrow(
+      'service "db": its image declares volumes (/data/db), which dropstack keeps on the first ' +
+        "node's data volume, so Swarm runs it on that node only, which is not tagged gpu: Swarm " +
+        "could never place it. Give node 1 the tag with dropstack:nodeTags, or remove the tag",
+    );
+    // Tagged there, it runs there; without declared volumes, where the tag is.
+    expect(placedWithImageVolumes(db, plan, ["/data/db"], ["gpu"])).toEqual([
+      "node.labels.dropstack.data == true",
+      "node.labels.dropstack.tag.gpu == true",
+    ]);
+    expect(placedWithImageVolumes(db, plan, [], [])).toEqual([
+      "node.labels.dropstack.tag.gpu == true",
+    ]);
   });
 
   test("a tag no node carries is an error, since Swarm could never place the service", async () => {

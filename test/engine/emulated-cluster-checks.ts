@@ -289,17 +289,19 @@ async function editChecks(t: Emulated, check: Check, up: Up, ipvs: boolean): Pro
 }
 
 /**
- * Services added to the edited Stackfile, each running `sleep` in the Mongo image (on every
- * droplet: no registry here): `target_num_containers: 3` runs three tasks, `every_node` one on
- * each node, `tags: [gpu]` on the node nodeTags gives that tag. Then taken away again.
+ * Services added to the edited Stackfile, each running `sleep` in the notebook's base image:
+ * `target_num_containers: 3` runs three tasks, `every_node` one on each node, `tags: [gpu]` on
+ * the node nodeTags gives that tag. Then taken away again.
  */
 async function placementCheck(t: Emulated, check: Check, up: Up): Promise<void> {
   await check(
     "target_num_containers, every_node and tags (nodeTags) place the tasks as the Stackfile asks",
     async () => {
       const stacks = path.join(t.project, "stacks");
-      const image = /^\s+image:\s+(mongo:\S+)/m.exec(
-        fs.readFileSync(path.join(stacks, "edited.yml"), "utf8"),
+      // The notebook's base (on every droplet: no registry here), which declares no volumes: an
+      // image that does is kept on the data node, and so runs there only.
+      const image = /^FROM\s+(\S+)/m.exec(
+        fs.readFileSync(path.join(t.project, "images", "datascience", "Dockerfile"), "utf8"),
       )![1];
       const sleeper = `  image: ${image}\n  entrypoint: sleep\n  command: infinity\n`;
       fs.writeFileSync(
