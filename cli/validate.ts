@@ -2,9 +2,9 @@
 import * as path from "path";
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { checkBuilds, swarmProblems } from "../stackfile";
+import { checkBuilds, dataNodeTagProblems, swarmProblems } from "../stackfile";
 import type { Diagnostic, StackSpec, SwarmProblem } from "../stackfile";
-import type { DropstackConfig } from "../config";
+import { serviceTags, type DropstackConfig } from "../config";
 import { planProxy, ProxyError } from "../proxy/plan";
 import { backupSummary } from "../backup/plan";
 import { resourcePrefix } from "../config/naming";
@@ -22,6 +22,13 @@ export async function validate(
   const buildProblems = [
     // On a cluster, what no Swarm service can do, as `up` refuses it.
     ...(swarm ? swarmDiagnostics(spec.file, spec.services.flatMap(swarmProblems)) : []),
+    // And a service with data asking a tag the first node, where it runs, lacks.
+    ...(swarm && config
+      ? swarmDiagnostics(
+          spec.file,
+          dataNodeTagProblems(spec.services, serviceTags(config, stack ?? "", true)),
+        )
+      : []),
     ...checkBuilds(spec, path.dirname(spec.file), process.cwd()),
   ];
   report(err, "error", buildProblems);

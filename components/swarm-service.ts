@@ -191,7 +191,7 @@ export function placedWithImageVolumes(
     dataNodeTags,
     `its image declares volumes (${targets.join(", ")}), which dropstack keeps on the first node's data volume`,
   );
-  if (unplaceable !== undefined) throw runError(unplaceable);
+  if (unplaceable !== undefined) throw runError(`service "${service.name}": ${unplaceable}`);
   return [pin, ...plan.constraints];
 }
 

@@ -11,9 +11,8 @@ import {
   parseStackfile,
   StackfileError,
   StackSpec,
-  dataNodeTagProblem,
+  dataNodeTagProblems,
   swarmProblems,
-  swarmService,
 } from "../stackfile";
 
 /** The proxy's plan, or a run error naming what in the Stackfile keeps it from fronting it. */
@@ -54,18 +53,14 @@ export function loadStackfile(
     warnings.forEach((w) => pulumi.log.warn(formatDiagnostic(w)));
     const onSwarm = cluster
       ? [
-          ...spec.services
-            .flatMap(swarmProblems)
-            .map((p) => `service "${p.service}": ${p.message}`),
-          ...spec.services
-            .filter((svc) => swarmService(svc, spec.services).onDataNode)
-            .flatMap((svc) => dataNodeTagProblem(svc, dataNodeTags) ?? []),
+          ...spec.services.flatMap(swarmProblems),
+          ...dataNodeTagProblems(spec.services, dataNodeTags),
         ]
       : [];
     if (onSwarm.length > 0) {
       throw runError(
         `${shown} cannot run on a cluster (dropstack:nodes above 1):\n  - ` +
-          onSwarm.join("\n  - "),
+          onSwarm.map((p) => `service "${p.service}": ${p.message}`).join("\n  - "),
       );
     }
     return spec;

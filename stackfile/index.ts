@@ -17,6 +17,7 @@ export { checkBuilds } from "./builds";
 export {
   DATA_NODE_LABEL,
   dataNodeTagProblem,
+  dataNodeTagProblems,
   swarmProblems,
   swarmService,
   tagLabel,

@@ -109,10 +109,9 @@ export function swarmProblems(service: ServiceSpec): SwarmProblem[] {
 }
 
 /**
- * The services that keep data on the data volume (so Swarm runs them on the first node, the
- * data node) and ask for a tag that node lacks: Swarm could never place them, and their tasks
- * would wait, pending, for ever. `dataNodeTags`: the first node's tags. `why`: why the service
- * is on the data node, when not its own volumes (the volumes its image declares).
+ * Why `service`, which runs on the data node (the first), could never be placed: it asks a tag
+ * that node lacks, and its tasks would wait, pending, for ever; undefined when it can.
+ * `dataNodeTags`: the first node's tags. `why`: why it runs on the data node.
  */
 export function dataNodeTagProblem(
   service: ServiceSpec,
@@ -122,8 +121,20 @@ export function dataNodeTagProblem(
   const missing = service.tags.filter((t) => !dataNodeTags.includes(t));
   if (missing.length === 0) return undefined;
   return (
-    `service "${service.name}": ${why}, so Swarm runs it on that node only, which is not tagged ` +
-    `${missing.join(", ")}: Swarm could never place it. Give node 1 the tag with ` +
-    `dropstack:nodeTags, or remove the tag`
+    `${why}, so Swarm runs it on that node only, which is not tagged ${missing.join(", ")}: ` +
+    "Swarm could never place it. Give node 1 the tag with dropstack:nodeTags, or remove the tag"
   );
+}
+
+/** The services with data volumes that ask a tag the data node lacks (dataNodeTagProblem). */
+export function dataNodeTagProblems(
+  services: ServiceSpec[],
+  dataNodeTags: readonly string[],
+): SwarmProblem[] {
+  return services
+    .filter((service) => swarmService(service, services).onDataNode)
+    .flatMap((service) => {
+      const message = dataNodeTagProblem(service, dataNodeTags);
+      return message === undefined ? [] : [{ service: service.name, key: "tags", message }];
+    });
 }
