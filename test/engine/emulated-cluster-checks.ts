@@ -352,11 +352,16 @@ async function placementCheck(t: Emulated, check: Check, up: Up, ipvs: boolean):
             throw new Error(`the removed service ${svc} still runs: ${left}`);
       } else {
         // Without IPVS that up failed at its last step, the url's, before its deletes (up
-        // deletes last): the services taken out are all it left to do.
+        // deletes last): what it left to do is to delete the services taken out, the reads of
+        // their image's volumes, and that image (no other service pulls it).
         const next = planned((await t.pulumi(["preview", "--json"])).output);
+        const imageResource = `stack-image-${image.replace(/[^A-Za-z0-9]+/g, "-")}`;
         expectEqual(
           next.filter((step) => !/^(create|replace) app-ready$/.test(step)).sort(),
-          added.map((svc) => `delete stack-${svc}`).sort(),
+          [
+            ...added.flatMap((svc) => [`delete stack-${svc}`, `delete stack-volumes-${svc}`]),
+            `delete ${imageResource}`,
+          ].sort(),
           "what the next up would do",
         );
       }
