@@ -32,7 +32,7 @@ export function loadStackfile(
   vars: Record<string, pulumi.Input<string>>,
   tags: string[],
   cluster: boolean,
-  dataNodeTags: string[] = tags,
+  dataNodeTags: string[],
 ): StackSpec {
   if (!fs.existsSync(file)) {
     throw runError(
