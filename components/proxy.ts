@@ -234,8 +234,11 @@ export interface SwarmProxyArgs {
 
 /**
  * Caddy in front of the web service on a cluster: a Swarm service pinned to the data node (its
- * certificates live on the data volume), publishing 80 and 443 through Swarm's routing mesh, so
- * every node answers for it. Its Caddyfile (and the internal CA's files) are Swarm configs and
+ * certificates live on the data volume), publishing 80 and 443 on that node itself (Swarm's host
+ * mode), where the url and the domain's record point. Not through the routing mesh: every request
+ * another node took would cross the overlay to this node anyway, a record for another node would
+ * only add a node that can fail, the mesh hides the visitor's address from the proxy, and it needs
+ * IPVS in the node's kernel. Its Caddyfile (and the internal CA's files) are Swarm configs and
  * secrets, named by their content: Swarm's are immutable, so a change makes new ones.
  */
 export class SwarmProxy extends pulumi.ComponentResource {
@@ -330,7 +333,7 @@ function swarmCaFiles(
   return { config, secret };
 }
 
-/** The proxy's Swarm service, on the data node, publishing 80 and 443 through the mesh. */
+/** The proxy's Swarm service, on the data node, publishing 80 and 443 there (host mode). */
 function swarmProxyService(
   name: string,
   args: SwarmProxyArgs,
@@ -362,10 +365,12 @@ function swarmProxyService(
         restartPolicy: { condition: "any", ...RESTART_TIMING },
       },
       mode: { replicated: { replicas: 1 } },
+      // dnsrr: nothing reaches the proxy by name, and host-mode ports need no virtual IP.
       endpointSpec: {
+        mode: "dnsrr",
         ports: [
-          { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "ingress" },
-          { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "ingress" },
+          { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "host" },
+          { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "host" },
         ],
       },
     },

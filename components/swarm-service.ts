@@ -276,9 +276,17 @@ export function serviceTaskSpec(
   };
 }
 
-/** A service's published ports: always given, so a port the Stackfile no longer publishes is unpublished. */
-export function serviceEndpointSpec(service: ServiceSpec): docker.types.input.ServiceEndpointSpec {
+/**
+ * A service's published ports, and how its names resolve (SwarmService.endpointMode): both always
+ * given, so a port the Stackfile no longer publishes is unpublished, and the mode follows (the
+ * provider would otherwise keep the last one, and Swarm refuses ingress ports without a VIP).
+ */
+export function serviceEndpointSpec(
+  service: ServiceSpec,
+  plan: SwarmService,
+): docker.types.input.ServiceEndpointSpec {
   return {
+    mode: plan.endpointMode,
     ports: service.ports.map((p) => ({
       targetPort: p.container,
       publishedPort: p.host,

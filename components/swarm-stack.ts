@@ -231,7 +231,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         taskSpec: serviceTaskSpec(service, plan, context),
         mode: plan.mode === "global" ? { global: true } : { replicated: plan.mode },
         updateConfig: { parallelism: plan.updateParallelism, order: "stop-first" },
-        endpointSpec: serviceEndpointSpec(service),
+        endpointSpec: serviceEndpointSpec(service, plan),
       },
       {
         parent: this,

@@ -1,6 +1,6 @@
 // The cluster path of the program (dropstack:nodes above 1): the nodes, the Docker Swarm
 // formed over their pinned SSH, the Stackfile's services as Swarm services, and the HTTPS proxy
-// on the data node behind Swarm's routing mesh. The first node keeps the single-node path's
+// on the data node, publishing 80 and 443 there. The first node keeps the single-node path's
 // resource names, so a stack that grows keeps its data volume.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,7 +19,7 @@ import {
 } from "../components";
 import { serviceTags, type DropstackConfig } from "../config";
 import {
-  addressRecords,
+  addressRecord,
   definedOutputs,
   firstNodeArgs,
   nodeDockerProvider,
@@ -56,7 +56,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
     manager,
   });
 
-  const dnsRecords = args.dnsRecord ? addressRecords(args.dnsRecord, nodes) : [];
+  const dnsRecords = args.dnsRecord ? [addressRecord(args.dnsRecord, first)] : [];
   // The certificate is for the domain, or the first node's address (where the data is).
   const site = config.domain !== "" ? pulumi.output(config.domain) : first.ipv4Address;
   const proxy =

@@ -97,26 +97,25 @@ export function waitForApp(
 }
 
 /**
- * The nodes' A records, deleted with the stack: one per node, since on a cluster Swarm's routing
- * mesh lets every node answer for the proxy.
+ * The domain's A record, deleted with the stack: the first node's address, where the proxy (and
+ * the data) are, on a cluster too. One record: round-robin DNS has no health check, so a record
+ * for another node would only send some visitors to a node that may be down, and no further
+ * than this node.
  */
-export function addressRecords(
+export function addressRecord(
   record: { zone: string; name: string },
-  nodes: Node[],
-): digitalocean.DnsRecord[] {
-  // A records only, even with ipv6: the Docker provider publishes ports on 0.0.0.0, so the
+  node: Node,
+): digitalocean.DnsRecord {
+  // An A record only, even with ipv6: the Docker provider publishes ports on 0.0.0.0, so the
   // proxy answers on IPv4 alone, and an AAAA record would send IPv6 visitors (and Let's
   // Encrypt's validation, which tries IPv6 first) to a port nothing listens on.
-  return nodes.map(
-    (node, i) =>
-      new digitalocean.DnsRecord(`dns-a${i === 0 ? "" : `-${i + 1}`}`, {
-        domain: record.zone,
-        name: record.name,
-        ttl: 300,
-        type: "A",
-        value: node.ipv4Address,
-      }),
-  );
+  return new digitalocean.DnsRecord("dns-a", {
+    domain: record.zone,
+    name: record.name,
+    ttl: 300,
+    type: "A",
+    value: node.ipv4Address,
+  });
 }
 
 /**

@@ -3,12 +3,12 @@
 // proxy's plan; deploy/digitalocean.ts: regions, sizes and the DNS zone). Then one node
 // (deploy/single-node.ts: a droplet, or this machine's engine, with the Stack component) or, with
 // dropstack:nodes above 1, a Docker Swarm cluster (deploy/cluster.ts). Both end the same way
-// (deploy/common.ts): the nodes' DNS records, the check that `up` ends only when the app answers,
+// (deploy/common.ts): the domain's DNS record, the check that `up` ends only when the app answers,
 // and the stack outputs that are defined.
 export { deployCluster } from "./cluster";
 export type { ClusterArgs } from "./cluster";
 export {
-  addressRecords,
+  addressRecord,
   definedOutputs,
   dockerContextProblem,
   firstNodeArgs,

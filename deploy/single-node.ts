@@ -11,7 +11,7 @@ import { backupOutputs, deployBackups, SPACES_PRICE } from "./backups";
 import type { Backups } from "../components/backups";
 import type { ClusterArgs } from "./cluster";
 import {
-  addressRecords,
+  addressRecord,
   definedOutputs,
   firstNodeArgs,
   nodeDockerProvider,
@@ -83,7 +83,7 @@ function singleNodeTarget({ config, stack, prefix, dnsRecord }: SingleNodeArgs):
     ready = [node.readiness, disband];
     provider = nodeDockerProvider("node-docker", node, [disband]);
     host = node.ipv4Address;
-    if (dnsRecord !== undefined) dnsRecords.push(...addressRecords(dnsRecord, [node]));
+    if (dnsRecord !== undefined) dnsRecords.push(addressRecord(dnsRecord, node));
   } else {
     // This machine's engine: DOCKER_HOST if set, else the default socket.
     provider = new docker.Provider("local-docker", { host: process.env.DOCKER_HOST });

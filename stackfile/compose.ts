@@ -338,6 +338,8 @@ function stackDeployService(
         ? { mode: "global" }
         : { mode: "replicated", replicas: swarm.mode.replicas }),
       ...(swarm.constraints.length > 0 ? { placement: { constraints: swarm.constraints } } : {}),
+      // A service without published ports resolves to its tasks, as on a dropstack cluster.
+      ...(swarm.endpointMode === "dnsrr" ? { endpoint_mode: "dnsrr" } : {}),
       update_config: { parallelism: swarm.updateParallelism },
       restart_policy: { condition: swarm.restartCondition },
       // In bytes: stack deploy reads a bare number as bytes.

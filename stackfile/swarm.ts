@@ -35,6 +35,14 @@ export interface SwarmService {
    * names, so `svc-2` reaches one of them), so every host a link variable names resolves.
    */
   aliases: string[];
+  /**
+   * How its names resolve on the overlay network. `dnsrr`, to its tasks' own addresses, for a
+   * service that publishes no port: nothing of Swarm's load balancing stands between services, so
+   * links need no IPVS (a virtual IP is only as good as the node's IPVS, and a task's address is
+   * what Docker Cloud's DNS gave too). `vip` for a service that publishes ports: Swarm's routing
+   * mesh, which publishes a port once for all its tasks on every node, needs a virtual IP.
+   */
+  endpointMode: "vip" | "dnsrr";
 }
 
 const RESTART: Record<RestartPolicy, SwarmService["restartCondition"]> = {
@@ -65,6 +73,7 @@ export function swarmService(service: ServiceSpec, services: ServiceSpec[]): Swa
         ),
       ]),
     ],
+    endpointMode: service.ports.length > 0 ? "vip" : "dnsrr",
   };
 }
 

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { managerCount, nodeLabels } from "../components";
-import { placedWithImageVolumes } from "../components/swarm-service";
+import { placedWithImageVolumes, serviceEndpointSpec } from "../components/swarm-service";
 import { parseStackfile, swarmService } from "../stackfile";
 import { FAKE_IP, ProgramRun, ROOT, runProgram } from "./harness";
 
@@ -182,8 +182,9 @@ describe("a three-node cluster", () => {
       "web-3",
     ]);
     // The proxy publishes 80; the web service only exposes its port on the overlay network.
-    // Said as an empty list: left out, the provider would keep ports published before.
-    expect(web.inputs.endpointSpec).toEqual({ ports: [] });
+    // Said as an empty list: left out, the provider would keep ports published before. Its
+    // names resolve to its tasks (dnsrr): no virtual IP, which needs the node's IPVS.
+    expect(web.inputs.endpointSpec).toEqual({ mode: "dnsrr", ports: [] });
     expect(web.inputs.taskSpec.containerSpec.env).toMatchObject({
       DATABASE_PORT_27017_TCP_ADDR: "database",
     });
@@ -272,12 +273,20 @@ describe("a three-node cluster", () => {
     expect(run.all(COMMAND).filter((c) => c.name.startsWith("swarm-dirs-")).length).toBe(1);
   });
 
-  test("runs the HTTPS proxy on the data node, publishing 80 and 443 through the routing mesh", () => {
+  test("runs the HTTPS proxy on the data node, publishing 80 and 443 there, not through the routing mesh", () => {
     const proxy = run.find(SERVICE, "proxy-service");
     expect(proxy.inputs.taskSpec.placement).toEqual({
       constraints: ["node.labels.dropstack.data == true"],
     });
-    expect(proxy.inputs.endpointSpec.ports.map((p: any) => p.publishedPort)).toEqual([80, 443]);
+    expect(proxy.inputs.endpointSpec).toEqual({
+      mode: "dnsrr",
+      ports: [
+        { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "host" },
+        { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "host" },
+      ],
+    });
+    for (const service of run.all(SERVICE))
+      expect([service.name, service.inputs.endpointSpec.mode]).toEqual([service.name, "dnsrr"]);
     expect(proxy.inputs.taskSpec.containerSpec.env.DROPSTACK_SITE).toBe(FAKE_IP);
     const config = run.find("docker:index/serviceConfig:ServiceConfig", "proxy-caddyfile");
     expect(Buffer.from(config.inputs.data, "base64").toString()).toContain(
@@ -414,6 +423,32 @@ describe("growing a stack from one node", () => {
         "urn:pulumi:team::dropstack::dropstack:index:Proxy::proxy",
       ]);
     }
+  });
+});
+
+describe("a service's endpoint on a cluster", () => {
+  const services = parseStackfile(
+    'web:\n  image: nginx:1.27\n  ports: ["8000:80", "9000/udp"]\nworker:\n  image: busybox:1.36\n',
+    "stack.yml",
+    { cluster: true },
+  ).spec.services;
+  const endpoint = (name: string) => {
+    const service = services.find((s) => s.name === name)!;
+    return serviceEndpointSpec(service, swarmService(service, services));
+  };
+
+  test("one that publishes ports keeps Swarm's routing mesh, which needs a virtual IP", () => {
+    expect(endpoint("web")).toEqual({
+      mode: "vip",
+      ports: [
+        { targetPort: 80, publishedPort: 8000, protocol: "tcp", publishMode: "ingress" },
+        { targetPort: 9000, publishedPort: undefined, protocol: "udp", publishMode: "ingress" },
+      ],
+    });
+  });
+
+  test("one that publishes none resolves to its tasks' own addresses, said, so a port taken away switches it", () => {
+    expect(endpoint("worker")).toEqual({ mode: "dnsrr", ports: [] });
   });
 });
 

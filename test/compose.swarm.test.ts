@@ -50,6 +50,7 @@ describe("each service's deploy: comes from swarmService", () => {
     expect(services.web.deploy).toEqual({
       mode: "replicated",
       replicas: 3,
+      endpoint_mode: "dnsrr",
       update_config: { parallelism: 1 },
       restart_policy: { condition: "any" },
     });
@@ -58,6 +59,7 @@ describe("each service's deploy: comes from swarmService", () => {
   test('every_node: global mode, one task per node; restart "no": condition none', () => {
     expect(services.agent.deploy).toEqual({
       mode: "global",
+      endpoint_mode: "dnsrr",
       update_config: { parallelism: 0 },
       restart_policy: { condition: "none" },
     });
@@ -73,6 +75,7 @@ describe("each service's deploy: comes from swarmService", () => {
           "node.labels.dropstack.tag.fast == true",
         ],
       },
+      endpoint_mode: "dnsrr",
       update_config: { parallelism: 0 },
       restart_policy: { condition: "on-failure" },
     });
@@ -83,6 +86,7 @@ describe("each service's deploy: comes from swarmService", () => {
       mode: "replicated",
       replicas: 1,
       placement: { constraints: ["node.labels.dropstack.data == true"] },
+      endpoint_mode: "dnsrr",
       update_config: { parallelism: 0 },
       restart_policy: { condition: "any" },
       resources: { limits: { memory: String(256 * 1024 * 1024) } },
@@ -130,6 +134,8 @@ test("leaves out what stack deploy ignores or rejects, keeps what it runs", () =
   // A built service runs the tag the program builds it with; the header says to build it.
   expect(web.image).toBe("app:1-built");
   expect(web.environment.PRICE).toBe("$$5");
+  // It publishes a port: Swarm's routing mesh, so the default virtual IP (no endpoint_mode).
+  expect(web.deploy.endpoint_mode).toBeUndefined();
 });
 
 describe("keys no Swarm service can honour", () => {

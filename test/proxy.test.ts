@@ -150,6 +150,20 @@ describe("with a domain", () => {
     expect(run.find(CONTAINER, "proxy-container").dependsOn).toContain("dns-a");
   });
 
+  test("with manageDns on a cluster, one A record, the first node's, where the proxy answers", async () => {
+    const run = await runProgram({
+      stack: "dev",
+      config: {
+        "dropstack:domain": "nb.team.example.com",
+        "dropstack:manageDns": "true",
+        "dropstack:nodes": "3",
+      },
+      calls: domainsCall(["team.example.com"]),
+    });
+    expect(run.all(DNS).map((r) => [r.name, r.inputs.value])).toEqual([["dns-a", FAKE_IP]]);
+    expect(run.find("docker:index/service:Service", "proxy-service").dependsOn).toContain("dns-a");
+  });
+
   test("with manageDns and IPv6, makes the A record only, since the proxy answers on IPv4; a zone's apex is @", async () => {
     const run = await runProgram({
       stack: "dev",

@@ -407,7 +407,7 @@ export async function clusterChecks(
     );
 
     await after(
-      "in a web task on another node than db's, the link names resolve and db's tasks answer over the overlay",
+      "in a web task on another node than db's, the link names resolve to db's tasks, which answer by name over the overlay",
       () => {
         if (notDeployed !== undefined) throw new Error(`not run: ${notDeployed}`);
         const task = running("web").find((t) => t.node !== name(1));
@@ -420,18 +420,22 @@ export async function clusterChecks(
           `label=com.docker.swarm.task.id=${task.id}`,
         ]).trim();
         // Names through the swarm's DNS (from its gossip, over 7946); db's tasks reached at their
-        // own addresses, over VXLAN (4789/udp). A service's virtual IP needs IPVS, which this
-        // kernel lacks, so no connection goes through one here.
+        // own addresses, over VXLAN (4789/udp). A service that publishes no port resolves to its
+        // tasks (endpoint_mode dnsrr): no virtual IP, which needs IPVS (this kernel has none), so
+        // the link name itself reaches db.
         const script = [
           "import os, socket, urllib.request",
           'for n in ["database", "database-1", "database-2", "db", "web-3", "agent"]: socket.gethostbyname(n)',
           `ips = sorted({a[4][0] for a in socket.getaddrinfo("tasks.${stack}_db", 6000)})`,
+          'named = sorted({a[4][0] for a in socket.getaddrinfo("database", 6000)})',
+          "assert named == ips, (named, ips)",
           'print(len(ips), [urllib.request.urlopen(f"http://{ip}:6000/", timeout=10).status for ip in ips])',
+          'print(urllib.request.urlopen("http://database-2:6000/", timeout=10).status)',
           'print(os.environ["DATABASE_PORT_6000_TCP_ADDR"], os.environ["DATABASE_2_PORT"])',
         ].join("\n");
         expectEqual(
           onNode(node, ["exec", container, "python3", "-c", script]).trim(),
-          "2 [200, 200]\ndatabase tcp://database-2:6000",
+          "2 [200, 200]\n200\ndatabase tcp://database-2:6000",
           `what web's task on ${task.node} sees`,
         );
       },

@@ -7,6 +7,7 @@ import type { Check } from "./checks";
 import type { Emulated } from "./emulated-checks";
 import { jupyterLogin } from "./jupyter-login";
 import { tail } from "./pulumi-engine";
+import type { DropletRecord } from "../emulator/state";
 
 const MARKER = `${DATA_MOUNT}/dropstack-emulated-marker`;
 
@@ -20,10 +21,13 @@ export function leftAtApi(t: Emulated) {
   };
 }
 
-/** The url output logs in with the password output, trusting only the stack's CA. */
-export async function urlLogsIn(t: Emulated): Promise<void> {
+/**
+ * The url output logs in with the password output, trusting only the stack's CA; the url is at
+ * `at`'s address (the only droplet's by default).
+ */
+export async function urlLogsIn(t: Emulated, at: DropletRecord = t.droplet()): Promise<void> {
   const url = await t.output("url");
-  expectEqual(url, `https://${t.droplet().publicIpv4}/`, "url");
+  expectEqual(url, `https://${at.publicIpv4}/`, "url");
   const login = await jupyterLogin(
     url,
     await t.output("caCertificate"),
