@@ -5,7 +5,7 @@ import type { ParseArgsOptionsConfig } from "util";
 import * as fs from "fs";
 import { formatDiagnostic, parseStackfile, StackfileError } from "../stackfile";
 import type { Diagnostic, ParseOptions, ParseResult, StackSpec } from "../stackfile";
-import { clusterNodeTags } from "../config";
+import { serviceTags } from "../config";
 import type { DropstackConfig } from "../config";
 import { tagFor } from "../config/naming";
 import { stackWarnings } from "../config/warnings";
@@ -218,7 +218,8 @@ function parseOptionsFor(
     const nodeTags = stack === undefined ? ["dropstack"] : [tagFor(stack), "dropstack"];
     return { vars, nodeTags };
   } else if (config !== undefined && config.nodes > 1) {
-    return { vars, cluster: true, nodeTags: clusterNodeTags(config) };
+    // As the program reads it: the tags every node carries, and those nodeTags gives.
+    return { vars, cluster: true, nodeTags: serviceTags(config, stack ?? "") };
   } else {
     // --swarm without a cluster stack: no node's tags are known, so every tag the file names is
     // taken as some node's (the export's header says to label the nodes with them).

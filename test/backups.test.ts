@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProgramRun, runProgram } from "./harness";
+import { FAKE_IP, ProgramRun, runProgram } from "./harness";
 
 const BUCKET = "digitalocean:index/spacesBucket:SpacesBucket";
 const KEY = "digitalocean:index/spacesKey:SpacesKey";
@@ -69,7 +69,7 @@ describe("data backups on (dataBackups daily)", () => {
     // Its old versions are removed on the node once the container runs the new one.
     const prune = run.find("command:local:Command", "backups-image-prune");
     expect(prune.inputs.create.split(" ").slice(2).join(":")).toBe(image.inputs.name);
-    expect(prune.inputs.environment.DROPSTACK_HOST).toBeDefined();
+    expect(prune.inputs.environment.DROPSTACK_HOST).toBe(FAKE_IP);
     expect(prune.dependsOn).toContain("backups-container");
     expect(envOf(run)).toMatchObject({
       RESTIC_REPOSITORY: "s3:https://nyc3.digitaloceanspaces.com/dropstack-test-backups-k3x9q2ab",

@@ -125,6 +125,19 @@ describe("dropstack validate", () => {
     );
   });
 
+  test("on a cluster stack, counts the tags every node carries, as up does", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
+    const file = path.join(dir, "stack.yml");
+    fs.writeFileSync(
+      file,
+      "a:\n  image: busybox:1.36\n  command: sleep infinity\n  tags: [dropstack]\n" +
+        "b:\n  image: busybox:1.36\n  command: sleep infinity\n  tags: [cluster]\n",
+    );
+    const { code, out, err } = await cli("validate", file, "--stack", "cluster");
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(out).toMatch(new RegExp(`^${file}: valid, 2 services\n`));
+  });
+
   test("reports a build that cannot run and exits 1", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropstack-cli-"));
     fs.writeFileSync(path.join(dir, "stack.yml"), "app:\n  build: ./app\n");
