@@ -10,7 +10,7 @@ import { sameAcrossShapes } from "./stack";
 /** The component types of a single node's proxy and of a cluster's. */
 const PROXY_TYPE = "dropstack:index:Proxy";
 const SWARM_PROXY_TYPE = "dropstack:index:SwarmProxy";
-import { onSwarm } from "./swarm";
+import { onSwarm, pruneSwarmConfigs } from "./swarm";
 import type { SwarmHome } from "./swarm";
 import { DATA_NODE_LABEL } from "../stackfile";
 import { swarmName } from "../config/naming";
@@ -226,6 +226,8 @@ export interface SwarmProxyArgs {
   manager: docker.Provider;
   /** The first node's droplet ID: the swarm's objects are replaced with it (see onNode). */
   managerId: pulumi.Input<string>;
+  /** How scripts reach the first node over its pinned SSH (Node.sshEnvironment). */
+  managerAccess: Record<string, pulumi.Input<string>>;
   /** Where the swarm's objects live (see onSwarm). */
   swarm: SwarmHome;
   /** What must exist first: the web service, which held port 80 before the proxy existed. */
@@ -239,7 +241,10 @@ export interface SwarmProxyArgs {
  * another node took would cross the overlay to this node anyway, a record for another node would
  * only add a node that can fail, the mesh hides the visitor's address from the proxy, and it needs
  * IPVS in the node's kernel. Its Caddyfile (and the internal CA's files) are Swarm configs and
- * secrets, named by their content: Swarm's are immutable, so a change makes new ones.
+ * secrets, named by their content: Swarm's are immutable, so a change makes new ones. Pulumi
+ * keeps the old ones (`retainOnDelete`), and `swarm.sh prune` removes them once the proxy runs
+ * with the new: deleted by Pulumi, after a replaced first node, they would be looked for in the
+ * new swarm, not found, and the up would fail (found by the emulated cluster's replacement).
  */
 export class SwarmProxy extends pulumi.ComponentResource {
   /** The proxy's Swarm service. */
@@ -255,9 +260,10 @@ export class SwarmProxy extends pulumi.ComponentResource {
       ...onSwarm(args.swarm),
       ...onNode(args.managerId),
     };
+    const kept = { ...provider, retainOnDelete: true };
     const { plan } = args;
 
-    const caddyfile = caddyfileConfig(name, args.prefix, plan.caddyfile, provider);
+    const caddyfile = caddyfileConfig(name, args.prefix, plan.caddyfile, kept);
     const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [
       { configId: caddyfile.id, configName: caddyfile.name, fileName: PROXY_PATHS.caddyfile },
     ];
@@ -265,12 +271,21 @@ export class SwarmProxy extends pulumi.ComponentResource {
     if (plan.certificates === "internal") {
       const ca = internalCa(name, args.prefix, this, sameAcrossShapes(name, PROXY_TYPE));
       this.caCertificate = ca.certPem;
-      const files = swarmCaFiles(name, args.prefix, ca, provider);
+      const files = swarmCaFiles(name, args.prefix, ca, kept);
       configs.push(files.config);
       secrets.push(files.secret);
     }
 
     this.service = swarmProxyService(name, args, configs, secrets, this.caCertificate, provider);
+    pruneSwarmConfigs(
+      name,
+      [...configs.map((c) => c.configName), ...secrets.map((c) => c.secretName)],
+      args.prefix,
+      args.managerAccess,
+      this.service,
+      args.swarm,
+      this,
+    );
     this.registerOutputs({ caCertificate: this.caCertificate });
   }
 }

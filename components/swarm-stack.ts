@@ -16,7 +16,7 @@ import {
   STACK_TYPE,
   SWARM_STACK_TYPE,
 } from "./stack";
-import { makeFolders, onSwarm } from "./swarm";
+import { makeFolders, onSwarm, stopBeforeDelete } from "./swarm";
 import type { SwarmHome } from "./swarm";
 import {
   SERVICE_REPLACEMENT,
@@ -182,6 +182,9 @@ export class SwarmStack extends pulumi.ComponentResource {
         declared: declaredVolumes.apply((byService) => byService[service.name]),
         declaredFolders,
       });
+      // Its tasks shut down before the provider deletes it (see stopBeforeDelete).
+      const deployed = this.swarmServices[service.name];
+      stopBeforeDelete(`${name}-${service.name}`, deployed, args.nodeAccess[0], args.swarm, this);
     }
 
     // Each node's earlier builds, once the service runs the new one.

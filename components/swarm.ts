@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { DATA_NODE_LABEL, tagLabel } from "../stackfile";
@@ -49,6 +50,62 @@ export interface SwarmHome {
  */
 export function onSwarm(home: SwarmHome, service = false): pulumi.CustomResourceOptions {
   return { deletedWith: home.init, ...(service ? { replaceWith: [home.manager] } : {}) };
+}
+
+/**
+ * `swarm.sh stop` of a Swarm service, run by Pulumi just before it deletes the service (a
+ * command with only a delete, which depends on the service): its tasks are shut down first, so
+ * the Docker provider's delete does not fail waiting for a container that takes its whole stop
+ * grace period (found by the emulated cluster: `sleep` as PID 1 ignores SIGTERM). Made again
+ * when the service is replaced, so it runs before that delete too; and `deletedWith` the swarm,
+ * like the service, so that nothing runs when the swarm goes.
+ */
+export function stopBeforeDelete(
+  name: string,
+  service: docker.Service,
+  managerAccess: Record<string, pulumi.Input<string>>,
+  home: SwarmHome,
+  parent: pulumi.Resource,
+): command.local.Command {
+  return new command.local.Command(
+    `${name}-stop`,
+    {
+      delete: `sh ${SWARM_SCRIPT} stop`,
+      environment: { ...managerAccess, DROPSTACK_SERVICE: service.name },
+      triggers: [service.id],
+    },
+    { parent, dependsOn: [service], ...onSwarm(home) },
+  );
+}
+
+/**
+ * `swarm.sh prune` once the proxy runs with its current Swarm configs and secrets (`keep`): the
+ * ones it ran with before, which Pulumi keeps (see SwarmProxy), are removed.
+ */
+export function pruneSwarmConfigs(
+  name: string,
+  keep: pulumi.Input<string | undefined>[],
+  prefix: string,
+  managerAccess: Record<string, pulumi.Input<string>>,
+  after: pulumi.Resource,
+  home: SwarmHome,
+  parent: pulumi.Resource,
+): command.local.Command {
+  const names = pulumi.all(keep).apply((k) =>
+    k
+      .filter((n): n is string => n !== undefined)
+      .sort()
+      .join(" "),
+  );
+  return new command.local.Command(
+    `${name}-prune`,
+    {
+      create: `sh ${SWARM_SCRIPT} prune`,
+      environment: { ...managerAccess, DROPSTACK_PREFIX: prefix, DROPSTACK_KEEP: names },
+      triggers: [names],
+    },
+    { parent, dependsOn: [after], ...onSwarm(home) },
+  );
 }
 
 export interface Swarm {

@@ -69,6 +69,7 @@ export function deployCluster(args: ClusterArgs): Record<string, unknown> {
       dataPath: proxyPath,
       manager,
       managerId: first.droplet.id,
+      managerAccess: first.sshEnvironment,
       swarm: swarm.home,
       after: [deployed.swarmServices[args.plan.service], ...dnsRecords, ...folders],
     });

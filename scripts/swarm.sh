@@ -8,12 +8,16 @@
 #   sh scripts/swarm.sh leave   # the reverse of join, when the node is removed
 #   sh scripts/swarm.sh dirs    # on a node: makes the missing folders services bind-mount
 #   sh scripts/swarm.sh disband # on a single node: leaves the stack's swarm, if it is in one
+#   sh scripts/swarm.sh stop    # on the first node: stops a service's tasks before its delete
+#   sh scripts/swarm.sh prune   # on the first node: removes the proxy's configs no longer used
 #
 # Environment: DROPSTACK_HOST and DROPSTACK_SSH_OPTS (the node to act on), DROPSTACK_ADDR (its
 # private address, which Swarm advertises), DROPSTACK_MANAGER_HOST, DROPSTACK_MANAGER_SSH_OPTS and
 # DROPSTACK_MANAGER_ADDR (the first node), DROPSTACK_ROLE (manager or worker), DROPSTACK_NODE (the
 # node's hostname, its droplet name), DROPSTACK_LABELS (key=value words), DROPSTACK_PREFIX (the
-# stack's container, network and service names begin with it). The join token comes on
+# stack's container, network and service names begin with it), DROPSTACK_SERVICE (a Swarm
+# service's name), DROPSTACK_KEEP (the Swarm configs and secrets in use, space-separated).
+# The join token comes on
 # stdin, never on a command line; so do the folders for dirs, one absolute path a line. Each step
 # is idempotent: a second run changes nothing.
 set -eu
@@ -111,8 +115,38 @@ case "${1:-}" in
     prefix
     node "if [ \"\$($state)\" != inactive ]; then $(swarm_down) || exit 1; fi; $live_restore"
     ;;
+  stop)
+    # Just before the Docker provider deletes a service. Once it has removed the service, the
+    # provider waits for the service's containers on the first node to be removed, no longer
+    # than their stop grace period, and fails the delete ("context deadline exceeded") for one
+    # that takes all of it to stop: one whose first process ignores SIGTERM, as any program
+    # without a handler does as PID 1. So the tasks are shut down first, each given its grace
+    # period: scaled to none, or, for a global service (which has no scale), moved off every
+    # node. The provider does not wait for tasks already shut down.
+    service=${DROPSTACK_SERVICE:-}
+    case "$service" in *[!A-Za-z0-9_.-]* | [!A-Za-z0-9]* | "") echo "swarm.sh: not a service name: $service" >&2; exit 2 ;; esac
+    node "docker service inspect $service > /dev/null 2>&1 || exit 0; if [ \"\$(docker service inspect --format '{{if .Spec.Mode.Global}}global{{end}}' $service)\" = global ]; then docker service update --detach --constraint-add node.labels.dropstack.stopping==true $service; else docker service scale --detach $service=0; fi > /dev/null && tries=0 && while [ -n \"\$(docker ps -q --filter label=com.docker.swarm.service.name=$service)\" ]; do tries=\$((tries + 1)); [ \$tries -le 120 ] || { echo 'swarm.sh: the containers of $service still run after 120 s' >&2; exit 1; }; sleep 1; done"
+    ;;
+  prune)
+    # The proxy's Swarm configs and secrets are named by their content, and kept by Pulumi when
+    # replaced (deleted through a replaced first node, they would not be found): once the proxy
+    # runs with new ones, those of the stack not in DROPSTACK_KEEP are removed here. Their names
+    # begin with the prefix (its first 55 characters: swarmName shortens longer ones); one still
+    # in use is kept, as Docker refuses to remove it.
+    prefix
+    start=$(printf '%.55s' "$DROPSTACK_PREFIX")
+    for kind in config secret; do
+      # shellcheck disable=SC2016 # a Go template for docker, expanded on the node.
+      for name in $(node "docker $kind ls --format '{{.Name}}'"); do
+        case "$name" in "$start"*) ;; *) continue ;; esac
+        case "$name" in *[!A-Za-z0-9_.-]*) continue ;; esac
+        case " ${DROPSTACK_KEEP:-} " in *" $name "*) continue ;; esac
+        node "docker $kind rm $name > /dev/null" || echo "swarm.sh: kept $kind $name, which Docker would not remove" >&2
+      done
+    done
+    ;;
   *)
-    echo "usage: swarm.sh init|join|label|leave|dirs|disband (see the header for the environment)" >&2
+    echo "usage: swarm.sh init|join|label|leave|dirs|disband|stop|prune (see the header for the environment)" >&2
     exit 2
     ;;
 esac

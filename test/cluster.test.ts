@@ -295,6 +295,47 @@ describe("a three-node cluster", () => {
     expect(run.outputs.url).toBe(`https://${FAKE_IP}/`);
   });
 
+  // Found by the emulated cluster: the provider's delete of a service whose first process ignores
+  // SIGTERM (it takes its whole stop grace period) failed, waiting no longer than that period.
+  test("shuts each Swarm service's tasks down just before the provider deletes it", () => {
+    const services = run.all(SERVICE).filter((s) => s.name.startsWith("stack-"));
+    expect(services.length).toBe(4);
+    for (const service of services) {
+      const stop = run.find(COMMAND, `${service.name}-stop`);
+      expect(stop.inputs.create).toBeUndefined();
+      expect(stop.inputs.delete).toMatch(/^sh \S*scripts\/swarm\.sh stop$/);
+      expect(stop.inputs.environment).toMatchObject({
+        DROPSTACK_HOST: FAKE_IP,
+        DROPSTACK_SERVICE: service.inputs.name,
+      });
+      // After the service, so deleted before it; made again with it, so run before a replacement's
+      // delete too; and skipped, like the service, when the swarm itself goes.
+      expect(stop.dependsOn).toContain(service.name);
+      expect(stop.inputs.triggers).toEqual([`${service.name}-id`]);
+      expect(stop.deletedWith).toBe("swarm-init");
+    }
+  });
+
+  // Found by the emulated cluster: after the first node's replacement, the provider looked for
+  // the old configs in the new swarm, did not find them, and the up failed.
+  test("keeps the proxy's configs and secrets from Pulumi's deletes; swarm.sh prune removes the old ones once the proxy runs", () => {
+    const kept = [
+      ...run.all("docker:index/serviceConfig:ServiceConfig"),
+      ...run.all("docker:index/secret:Secret"),
+    ];
+    expect(kept.map((r) => [r.name, r.retainOnDelete]).sort()).toEqual([["proxy-caddyfile", true]]);
+    const prune = run.find(COMMAND, "proxy-prune");
+    expect(prune.inputs.create).toMatch(/^sh \S*scripts\/swarm\.sh prune$/);
+    expect(prune.inputs.environment).toMatchObject({
+      DROPSTACK_HOST: FAKE_IP,
+      DROPSTACK_PREFIX: "dropstack-team",
+      DROPSTACK_KEEP: run.find("docker:index/serviceConfig:ServiceConfig", "proxy-caddyfile").inputs
+        .name,
+    });
+    expect(prune.inputs.triggers).toEqual([prune.inputs.environment.DROPSTACK_KEEP]);
+    expect(prune.dependsOn).toContain("proxy-service");
+  });
+
   test("reports every node and what they cost together", () => {
     expect(run.outputs.nodes).toEqual([
       { name: "dropstack-team", ip: FAKE_IP, privateIp: "10.10.0.2", role: "manager", data: true },
@@ -621,7 +662,7 @@ describe("built images on a cluster", () => {
     // Removed by pruneBuilds, never by the provider, which would reach a replaced droplet's
     // successor (see serviceImage).
     for (const build of builds) expect(build.inputs.keepLocally).toBe(true);
-    const prunes = run.all(COMMAND).filter((c) => c.name.endsWith("-prune"));
+    const prunes = run.all(COMMAND).filter((c) => /^stack-image-.*-prune$/.test(c.name));
     expect(prunes.map((c) => c.name).sort()).toEqual([
       "stack-image-datascience-node-2-prune",
       "stack-image-datascience-prune",

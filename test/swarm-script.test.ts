@@ -40,6 +40,14 @@ const DOCKER = [
   '  "network inspect "*) [ "$*" = "network inspect $NETWORK" ] ;;',
   '  "service ls --format {{.Name}}") for s in $SERVICES; do echo "$s"; done ;;',
   '  "ps --format {{.Label"*) for t in $TASKS; do echo "$t"; done ;;',
+  // A service's mode; whether it exists; its running containers (none: they have stopped).
+  '  "service inspect --format"*) echo "$MODE" ;;',
+  '  "service inspect "*) [ "$*" = "service inspect $INSPECTED" ] ;;',
+  '  "ps -q --filter "*) ;;',
+  // The swarm's configs and secrets, from the test; one named *in-use* cannot be removed.
+  '  "config ls --format {{.Name}}") for c in $CONFIGS; do echo "$c"; done ;;',
+  '  "secret ls --format {{.Name}}") for c in $SECRETS; do echo "$c"; done ;;',
+  '  "config rm "*in-use*|"secret rm "*in-use*) echo "in use by a service" >&2; exit 1 ;;',
   "esac",
 ].join("\n");
 
@@ -63,6 +71,10 @@ function swarm(
     NETWORK: "",
     SERVICES: "",
     TASKS: "",
+    MODE: "",
+    INSPECTED: "",
+    CONFIGS: "",
+    SECRETS: "",
     DROPSTACK_PREFIX: "dropstack-team",
     DROPSTACK_SSH_OPTS: "-i key -o StrictHostKeyChecking=yes",
     DROPSTACK_MANAGER_SSH_OPTS: "-i key1 -o StrictHostKeyChecking=yes",
@@ -201,6 +213,71 @@ describe("scripts/swarm.sh", () => {
       `${FIRST}: systemctl reload docker`,
     ]);
     expect(fs.readFileSync(file, "utf8")).toContain('"live-restore": true');
+  });
+
+  // Found by the emulated cluster: a service whose first process ignores SIGTERM took its whole
+  // grace period to stop, and the provider's delete, which waits no longer, failed.
+  test("stop scales a replicated service to none, and waits for its containers on the node", () => {
+    const r = swarm("stop", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_SERVICE: "dropstack-team-worker",
+      INSPECTED: "dropstack-team-worker",
+    });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      `${FIRST}: docker service inspect dropstack-team-worker`,
+      `${FIRST}: docker service inspect --format {{if .Spec.Mode.Global}}global{{end}} dropstack-team-worker`,
+      `${FIRST}: docker service scale --detach dropstack-team-worker=0`,
+      `${FIRST}: docker ps -q --filter label=com.docker.swarm.service.name=dropstack-team-worker`,
+    ]);
+  });
+
+  test("stop moves a global service off every node; a service already gone is left alone", () => {
+    const global = swarm("stop", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_SERVICE: "dropstack-team-agent",
+      INSPECTED: "dropstack-team-agent",
+      MODE: "global",
+    });
+    expect(global.status).toBe(0);
+    expect(global.calls[2]).toBe(
+      `${FIRST}: docker service update --detach --constraint-add node.labels.dropstack.stopping==true dropstack-team-agent`,
+    );
+    const gone = swarm("stop", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_SERVICE: "dropstack-team-agent",
+    });
+    expect(gone.status).toBe(0);
+    expect(gone.calls).toEqual([`${FIRST}: docker service inspect dropstack-team-agent`]);
+  });
+
+  test("stop refuses a name the node's shell would read as more than a name", () => {
+    const r = swarm("stop", { DROPSTACK_HOST: FIRST, DROPSTACK_SERVICE: "x;reboot" });
+    expect([r.status, r.output, r.calls]).toEqual([
+      2,
+      "swarm.sh: not a service name: x;reboot\n",
+      [""],
+    ]);
+  });
+
+  test("prune removes the stack's configs and secrets not kept, keeps one in use, and no one else's", () => {
+    const r = swarm("prune", {
+      DROPSTACK_HOST: FIRST,
+      DROPSTACK_KEEP: "dropstack-team-caddyfile-bbbbbbbbbbbb dropstack-team-ca-key-cccccccccccc",
+      CONFIGS:
+        "dropstack-team-caddyfile-aaaaaaaaaaaa dropstack-team-caddyfile-bbbbbbbbbbbb " +
+        "dropstack-team-ca-in-use my-own-config",
+      SECRETS: "dropstack-team-ca-key-cccccccccccc dropstack-team-ca-key-dddddddddddd",
+    });
+    expect([r.status, r.output]).toEqual([
+      0,
+      "in use by a service\nswarm.sh: kept config dropstack-team-ca-in-use, which Docker would not remove\n",
+    ]);
+    expect(r.calls.filter((c) => c.includes(" rm "))).toEqual([
+      `${FIRST}: docker config rm dropstack-team-caddyfile-aaaaaaaaaaaa`,
+      `${FIRST}: docker config rm dropstack-team-ca-in-use`,
+      `${FIRST}: docker secret rm dropstack-team-ca-key-dddddddddddd`,
+    ]);
   });
 
   test("disband on a node in no swarm leaves it as it is", () => {

@@ -630,6 +630,7 @@ async function mongoChecks(
     const seeded = await mongoBackupCheck(engine, setup, check);
     await mongoRestoreCheck(engine, setup, seeded, check);
     await mongoPasswordCheck(setup, check);
+    await mongoFreshRestoreCheck(engine, setup, seeded, check);
   } finally {
     for (const c of containers) tryDocker(engine, ["rm", "-f", c]);
     fs.rmSync(work, { recursive: true, force: true });
@@ -850,6 +851,47 @@ async function mongoPasswordCheck(setup: MongoSetup, check: Check): Promise<void
       if (!r.stderr.includes(`dropstack-backup: the dump of mongo (in ${setup.mongo}) failed`))
         throw new Error(`not refused naming mongo:\n${r.stderr}`);
       expectEqual(newest(), before, "the newest backup after the refused one");
+    },
+  );
+}
+
+/**
+ * The disaster case: the Mongo service on a fresh, empty data folder (a new volume), with a new
+ * root password (a new stack generates its own), gets the documents back from the backup made
+ * with the old one, and keeps its own root user: the label leaves Mongo's users out.
+ */
+async function mongoFreshRestoreCheck(
+  engine: DockerEngine,
+  setup: MongoSetup,
+  seeded: Record<string, string[]>,
+  check: Check,
+): Promise<void> {
+  await check(
+    "a fresh Mongo (empty data folder, new root password) gets the seeded documents back from the backup made with the old password, and keeps its new password",
+    async () => {
+      tryDocker(engine, ["rm", "-f", setup.mongo]);
+      const folder = path.join(setup.data, "mongo");
+      fs.rmSync(folder, { recursive: true, force: true });
+      fs.mkdirSync(folder);
+      await setup.start(crypto.randomBytes(12).toString("hex"));
+      const empty = inMongo(
+        engine,
+        setup,
+        `mongoexport --quiet ${MONGO_AUTH} --db notebooks --collection people`,
+      );
+      if (empty.status !== 0 || empty.stdout.trim() !== "")
+        throw new Error(
+          `the fresh server is not empty, or refuses its password: ${empty.stderr}${empty.stdout}`,
+        );
+      const said = script(setup, ["restore", "latest"]);
+      if (said.status !== 0) throw new Error(`restore exited ${said.status}:\n${said.stderr}`);
+      // Read back with the new password: the restore left the fresh server's root user alone.
+      for (const [collection, lines] of Object.entries(seeded))
+        expectEqual(
+          mongoExport(engine, setup, collection),
+          lines,
+          `${collection} on the fresh server after the restore`,
+        );
     },
   );
 }
