@@ -8,6 +8,7 @@ import { planText, scheduleEnvironment } from "../backup/plan";
 import type { BackupRetention, BackupSchedule } from "../config";
 import { spacesEndpoint } from "../config";
 import { lastBackupTime } from "./backup-status";
+import { runError } from "../runtime";
 import { onNode } from "./on-node";
 import { contextHash, pruneBuilds } from "./stack";
 
@@ -137,11 +138,24 @@ function backupBucket(
     { parent },
   );
   if (args.adopt !== undefined) {
-    const found = digitalocean.getSpacesBucketOutput(
-      { name: args.adopt.bucket, region: args.region },
-      { provider: spaces, parent },
-    );
-    return { bucket: found.name, spaces };
+    const { bucket } = args.adopt;
+    // Looked up once the key exists (unknown in a first preview), with the provider's own
+    // error ("Spaces Bucket (…) not found") said as a config error, not a stack trace. The key
+    // is secret, and so would be what it yields: the bucket's name is not.
+    const found = pulumi
+      .unsecret(pulumi.all([admin.accessKey, admin.secretKey]))
+      .apply(async () => {
+        try {
+          const b = await digitalocean.getSpacesBucket(
+            { name: bucket, region: args.region },
+            { provider: spaces, parent },
+          );
+          return b.name;
+        } catch (e) {
+          throw missingBucketError(bucket, args.region, e);
+        }
+      });
+    return { bucket: found, spaces };
   }
   // Bucket names are shared by every Spaces customer: a random suffix keeps the stack's free.
   const suffix = new random.RandomString(
@@ -162,6 +176,25 @@ function backupBucket(
     { parent, provider: spaces, retainOnDelete: retain },
   );
   return { bucket: bucket.name, spaces };
+}
+
+/**
+ * The error for an adopted bucket the lookup did not find, said as the config's, with the
+ * provider's last line ("Spaces Bucket (…) not found"): Pulumi shows a RunError without a stack.
+ */
+export function missingBucketError(bucket: string, region: string, cause: unknown) {
+  const said = cause instanceof Error ? cause.message : String(cause ?? "");
+  const detail = said
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .pop();
+  return runError(
+    `dropstack:dataBackupBucket: Spaces has no bucket ${bucket} in ${region} that this ` +
+      `account reaches${detail === undefined ? "" : ` (${detail})`}. Name the bucket of the ` +
+      "earlier stack's backups, as its `npx pulumi stack output backups` gave it, and its " +
+      "region with dataBackupRegion if it is not the stack's",
+  );
 }
 
 /** The image, built on the node from images/backup, and the container that runs it. */

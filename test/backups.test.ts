@@ -4,6 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { missingBucketError } from "../components/backups";
 import { FAKE_IP, ProgramRun, runProgram } from "./harness";
 
 const BUCKET = "digitalocean:index/spacesBucket:SpacesBucket";
@@ -270,6 +271,26 @@ describe("backups into an earlier stack's kept bucket (dataBackupBucket)", () =>
     });
     expect(run.secrets).toContain("backupPassword");
     expect(run.find(CONTAINER, "backups-container").secretInputs).toContain("envs");
+  });
+
+  // Thrown inside the lookup's apply, where the mock engine cannot catch it: its words here.
+  test("a bucket Spaces does not have is a config error that names it, with the provider's words", () => {
+    const error = missingBucketError(
+      "dropstack-prod-backups-gone0000",
+      "nyc3",
+      new Error(
+        "invoking getSpacesBucket:\n  Spaces Bucket (dropstack-prod-backups-gone0000) not found\n",
+      ),
+    );
+    expect(error.message).toBe(
+      "dropstack:dataBackupBucket: Spaces has no bucket dropstack-prod-backups-gone0000 in nyc3 " +
+        "that this account reaches (Spaces Bucket (dropstack-prod-backups-gone0000) not found). " +
+        "Name the bucket of the earlier stack's backups, as its `npx pulumi stack output backups` " +
+        "gave it, and its region with dataBackupRegion if it is not the stack's",
+    );
+    // A RunError: Pulumi prints its message alone, never a stack.
+    expect(error.stack).toBeUndefined();
+    expect(missingBucketError("b", "ams3", new Error("")).message).toMatch(/^[^(]*reaches\. Name/);
   });
 
   test("a stack's own bucket backs up at once: no restore to wait for", async () => {

@@ -182,6 +182,22 @@ export async function emulatedBackupChecks(
     );
 
     await check(
+      "a new stack that names a bucket Spaces does not have fails its up, naming the bucket, with no stack trace",
+      async () => {
+        const missing = `${kept.bucket}-gone`;
+        await t.ok(["config", "set", "dropstack:dataBackupBucket", missing]);
+        await t.ok(["config", "set", "--secret", "dropstack:dataBackupPassword", kept.password]);
+        const r = await t.pulumi(["up", "--yes", "--skip-preview"]);
+        if (r.status === 0) throw new Error("up succeeded with a bucket Spaces does not have");
+        const said = `dropstack:dataBackupBucket: Spaces has no bucket ${missing}`;
+        if (!r.output.includes(said))
+          throw new Error(`expected ${JSON.stringify(said)}:\n${tail(r.output)}`);
+        if (/\n\s+at .+:\d+:\d+\)?\n/.test(r.output))
+          throw new Error(`a stack trace:\n${tail(r.output)}`);
+      },
+    );
+
+    await check(
       "a new stack that adopted the kept bucket (new droplet, new volume) backs up nothing before its restore, which brings the notebook back",
       async () => {
         await t.ok(["config", "set", "dropstack:dataBackupBucket", kept.bucket]);
