@@ -57,8 +57,8 @@ export function onSwarm(home: SwarmHome, service = false): pulumi.CustomResource
  * command with only a delete, which depends on the service): its tasks are shut down first, so
  * the Docker provider's delete does not fail waiting for a container that takes its whole stop
  * grace period (found by the emulated cluster: `sleep` as PID 1 ignores SIGTERM). Made again
- * when the service is replaced, so it runs before that delete too; and `deletedWith` the swarm,
- * like the service, so that nothing runs when the swarm goes.
+ * when the service is replaced, so it runs before that delete too; and, like the service,
+ * `deletedWith` the swarm, so that nothing runs when the swarm goes.
  */
 export function stopBeforeDelete(
   name: string,
@@ -74,7 +74,9 @@ export function stopBeforeDelete(
       environment: { ...managerAccess, DROPSTACK_SERVICE: service.name },
       triggers: [service.id],
     },
-    { parent, dependsOn: [service], ...onSwarm(home) },
+    // As the service: replaced with the first node's droplet and deleted first, so that it runs
+    // on the old node while that still answers (found by the emulated cluster's replacement).
+    { parent, dependsOn: [service], ...onSwarm(home, true), deleteBeforeReplace: true },
   );
 }
 

@@ -313,6 +313,8 @@ describe("a three-node cluster", () => {
       expect(stop.dependsOn).toContain(service.name);
       expect(stop.inputs.triggers).toEqual([`${service.name}-id`]);
       expect(stop.deletedWith).toBe("swarm-init");
+      // Replaced with the first node, deleted first: while the old node still answers.
+      expect([stop.replaceWith, stop.deleteBeforeReplace]).toEqual([["node-droplet"], true]);
     }
   });
 
