@@ -466,6 +466,22 @@ describe("growing a stack from one node", () => {
         "urn:pulumi:team::dropstack::dropstack:index:Proxy::proxy",
       ]);
     }
+    // The CA's Swarm config and secret are kept from Pulumi's deletes and pruned, as the Caddyfile.
+    const swarmFiles = [
+      ...threeCa.all("docker:index/serviceConfig:ServiceConfig"),
+      ...threeCa.all("docker:index/secret:Secret"),
+    ];
+    expect(swarmFiles.map((r) => [r.name, r.retainOnDelete]).sort()).toEqual([
+      ["proxy-ca-cert", true],
+      ["proxy-ca-key", true],
+      ["proxy-caddyfile", true],
+    ]);
+    expect(threeCa.find(COMMAND, "proxy-prune").inputs.environment.DROPSTACK_KEEP).toBe(
+      swarmFiles
+        .map((r) => r.inputs.name)
+        .sort()
+        .join(" "),
+    );
   });
 });
 
