@@ -142,19 +142,17 @@ function backupBucket(
     // Looked up once the key exists (unknown in a first preview), with the provider's own
     // error ("Spaces Bucket (…) not found") said as a config error, not a stack trace. The key
     // is secret, and so would be what it yields: the bucket's name is not.
-    const found = pulumi
-      .unsecret(pulumi.all([admin.accessKey, admin.secretKey]))
-      .apply(async () => {
-        try {
-          const b = await digitalocean.getSpacesBucket(
-            { name: bucket, region: args.region },
-            { provider: spaces, parent },
-          );
-          return b.name;
-        } catch (e) {
-          throw missingBucketError(bucket, args.region, e);
-        }
-      });
+    const found = pulumi.unsecret(admin.accessKey).apply(async () => {
+      try {
+        const b = await digitalocean.getSpacesBucket(
+          { name: bucket, region: args.region },
+          { provider: spaces, parent },
+        );
+        return b.name;
+      } catch (e) {
+        throw missingBucketError(bucket, args.region, e);
+      }
+    });
     return { bucket: found, spaces };
   }
   // Bucket names are shared by every Spaces customer: a random suffix keeps the stack's free.

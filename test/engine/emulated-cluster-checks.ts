@@ -1,8 +1,9 @@
 // Clusters for real (`npm run test:emulated`): the shipped cluster stack (three nodes, Docker
 // Swarm) with the real plugins on emulated droplets. The swarm formed by `up` over each node's
 // pinned SSH, the services where the Stackfile puts them, the url at the first node's address
-// (the proxy publishes there, not through the routing mesh), Swarm's ports inside the VPC only, a second up with no changes, one service's edit,
-// the first node replaced, shrinking to one node and growing back to three, destroy.
+// (the proxy publishes there, not through the routing mesh), Swarm's ports inside the VPC only,
+// a second up with no changes, one service's edit, the first node replaced, shrinking to one
+// node and growing back to three, destroy.
 import * as fs from "fs";
 import * as path from "path";
 import { DATA_MOUNT } from "../../cloud-init";
